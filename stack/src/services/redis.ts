@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { startDaemon, which } from '../daemon.ts';
+import { StackError, StackErrorCode } from '../errors.ts';
+import { runStep, serviceDir, type StackService } from '../service.ts';
+import type { StackSettings } from '../settings.ts';
+
+/** Redis 7 from Debian's redis-server, with an append-only file so a restart keeps the features. */
+export function redisService(settings: StackSettings): StackService {
+  const dir = serviceDir(settings, 'redis');
+  return {
+    name: 'redis',
+    endpoint: settings.redisUrl,
+    ports: [{ port: settings.REDIS_PORT, variable: 'REDIS_PORT' }],
+    pidFile: dir.pidFile,
+    logFile: dir.logFile,
+    async prepare() {
+      if (which('redis-server')) return;
+      if (!which('apt-get')) {
+        throw new StackError(
+          StackErrorCode.PREREQUISITE_MISSING,
+          'redis: redis-server is not installed and apt-get is not available; install Redis 7 (Debian package redis-server)',
+        );
+      }
+      if (process.getuid?.() !== 0) {
+        throw new StackError(
+          StackErrorCode.PREREQUISITE_MISSING,
+          'redis: redis-server is not installed; run: sudo apt-get install -y redis-server',
+        );
+      }
+      console.log('redis: installing Debian package redis-server');
+      runStep('apt-get update', 'apt-get', ['update', '-qq']);
+      runStep('apt-get install redis-server', 'apt-get', ['install', '-y', '-qq', 'redis-server', 'redis-tools']);
+    },
+    async start() {
+      mkdirSync(dir.data, { recursive: true });
+      startDaemon({
+        name: 'redis',
+        command: 'redis-server',
+        args: [
+          '--bind',
+          settings.STACK_HOST,
+          '--port',
+          String(settings.REDIS_PORT),
+          '--dir',
+          dir.data,
+          '--daemonize',
+          'no',
+          '--appendonly',
+          'yes',
+          '--save',
+          '',
+          '--maxmemory',
+          settings.REDIS_MAXMEMORY,
+          '--maxmemory-policy',
+          'noeviction',
+          '--protected-mode',
+          'yes',
+        ],
+        pidFile: dir.pidFile,
+        logFile: dir.logFile,
+      });
+    },
+    async ready() {
+      const client = new Redis({
+        host: settings.STACK_HOST,
+        port: settings.REDIS_PORT,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        connectTimeout: 1_000,
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    },
+  };
+}
