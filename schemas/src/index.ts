@@ -1,0 +1,6 @@
+export * from './generated/events.ts';
+export * from './topics.ts';
+export * from './normalize-query.ts';
+export * from './codec.ts';
+export * from './errors.ts';
+export * from './provision.ts';

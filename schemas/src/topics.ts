@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import type { AddToCart, Click, ProductChange, Purchase, SearchImpression } from './generated/events.ts';
+
+/**
+ * The topic registry: the single place that pairs each topic with its value schema, key, partition
+ * count, retention, cleanup policy and dead-letter topic. Provisioning creates exactly these topics
+ * (producers never auto-create) and registers exactly these schemas.
+ *
+ * Keys. All behavioural topics are keyed by session_id: a session's impression, clicks, carts and
+ * purchases stay in order on one partition, the four topics are co-partitioned (an attribution join
+ * needs no repartition), and sessions are many and small, so partitions stay even — product or query
+ * keys would follow the Zipf-shaped popularity of products and queries and make hot partitions.
+ * Per-product and per-query features do not need key locality: their Redis updates are fenced per
+ * source partition (see stream-processors), so any partition may update any key.
+ * The catalogue is keyed by product_id and compacted: the latest record per product is its state.
+ */
+export interface TopicSpecBase {
+  /** Short name used in code, metrics and CLI output. */
+  readonly id: string;
+  readonly name: string;
+  /** The Avro schema file under schemas/avro/. */
+  readonly schemaFile: string;
+  /** TopicNameStrategy subject: `<topic>-value`. Keys are plain UTF-8 strings, not registered. */
+  readonly subject: string;
+  /** The value field whose text is the record key. */
+  readonly keyField: string;
+  readonly partitions: number;
+  /** -1 keeps records forever (compacted topics). */
+  readonly retentionMs: number;
+  readonly cleanupPolicy: 'delete' | 'compact';
+  /** Where records that cannot be decoded or validated go, with headers saying why. */
+  readonly dlq: string;
+}
+
+export interface TopicSpec<Value> extends TopicSpecBase {
+  readonly keyField: keyof Value & string;
+  /** Phantom field carrying the value type; never set. */
+  readonly _value?: Value;
+}
+
+const DAY_MS = 86_400_000;
+
+function topic<Value>(spec: Omit<TopicSpec<Value>, 'subject' | 'dlq'>): TopicSpec<Value> {
+  return { ...spec, subject: `${spec.name}-value`, dlq: `${spec.name}.dlq` };
+}
+
+export const topics = {
+  impressions: topic<SearchImpression>({
+    id: 'impressions',
+    name: 'searchop.search-impressions.v1',
+    schemaFile: 'search-impression.avsc',
+    keyField: 'session_id',
+    partitions: 6,
+    // 35 days: the 30-day windows can be rebuilt from the topic, with margin for a late backfill.
+    retentionMs: 35 * DAY_MS,
+    cleanupPolicy: 'delete',
+  }),
+  clicks: topic<Click>({
+    id: 'clicks',
+    name: 'searchop.clicks.v1',
+    schemaFile: 'click.avsc',
+    keyField: 'session_id',
+    partitions: 6,
+    retentionMs: 35 * DAY_MS,
+    cleanupPolicy: 'delete',
+  }),
+  addToCarts: topic<AddToCart>({
+    id: 'add-to-carts',
+    name: 'searchop.add-to-carts.v1',
+    schemaFile: 'add-to-cart.avsc',
+    keyField: 'session_id',
+    partitions: 6,
+    retentionMs: 35 * DAY_MS,
+    cleanupPolicy: 'delete',
+  }),
+  purchases: topic<Purchase>({
+    id: 'purchases',
+    name: 'searchop.purchases.v1',
+    schemaFile: 'purchase.avsc',
+    keyField: 'session_id',
+    partitions: 6,
+    retentionMs: 35 * DAY_MS,
+    cleanupPolicy: 'delete',
+  }),
+  catalog: topic<ProductChange>({
+    id: 'catalog',
+    name: 'searchop.catalog.v1',
+    schemaFile: 'product-change.avsc',
+    keyField: 'product_id',
+    partitions: 3,
+    retentionMs: -1,
+    cleanupPolicy: 'compact',
+  }),
+} as const;
+
+export type Topics = typeof topics;
+export type TopicId = keyof Topics;
+export type ValueOf<T> = T extends TopicSpec<infer V> ? V : never;
+export type AnyTopic = Topics[TopicId];
+
+/** Dead-letter topics keep raw bytes for two weeks: long enough to inspect and replay. */
+export const DLQ_RETENTION_MS = 14 * DAY_MS;
+export const DLQ_PARTITIONS = 1;
+
+/**
+ * Event types as named on the wire by the collector's JSON API and the SDK, mapped to their topic.
+ */
+export const eventTypes = {
+  search_impression: topics.impressions,
+  click: topics.clicks,
+  add_to_cart: topics.addToCarts,
+  purchase: topics.purchases,
+  product_change: topics.catalog,
+} as const;
+export type EventType = keyof typeof eventTypes;
+export type EventOf<T extends EventType> = ValueOf<(typeof eventTypes)[T]>;
+
+const avroDir = fileURLToPath(new URL('../avro/', import.meta.url));
+
+/** The raw Avro schema (parsed JSON) of a topic's values, from its .avsc file. */
+export function rawSchemaOf(spec: Pick<TopicSpecBase, 'schemaFile'>): avro.Schema {
+  return JSON.parse(readFileSync(`${avroDir}${spec.schemaFile}`, 'utf8')) as avro.Schema;
+}
+
+const typeCache = new Map<string, avro.Type>();
+/** The compiled avsc Type of a topic's values (cached): validation and the reader schema. */
+export function avroTypeOf(spec: Pick<TopicSpecBase, 'schemaFile'>): avro.Type {
+  let type = typeCache.get(spec.schemaFile);
+  if (!type) {
+    type = avro.Type.forSchema(rawSchemaOf(spec));
+    typeCache.set(spec.schemaFile, type);
+  }
+  return type;
+}
