@@ -5,3 +5,4 @@ export * from './kafka.ts';
 export * from './redis.ts';
 export * from './schema-registry.ts';
 export * from './shutdown.ts';
+export * from './metrics.ts';

@@ -58,7 +58,7 @@ export async function stackUp(settings: StackSettings, log: StackLog = console.l
   return toStart.map((s) => s.name);
 }
 
-async function waitUntilReady(service: StackService, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(service: StackService, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await service.ready()) return;

@@ -1,0 +1,3 @@
+export * from './errors.ts';
+export * from './sdk/storefront-client.ts';
+export * from './sdk/recent-ids.ts';

@@ -1,0 +1,3 @@
+export * from './stack.ts';
+export * from './settings.ts';
+export * from './errors.ts';
