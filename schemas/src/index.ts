@@ -4,3 +4,4 @@ export * from './normalize-query.ts';
 export * from './codec.ts';
 export * from './errors.ts';
 export * from './provision.ts';
+export * from './features/index.ts';

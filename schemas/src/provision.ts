@@ -28,7 +28,7 @@ export interface ProvisionOptions {
  * accepted without the check.
  */
 export async function provision(options: ProvisionOptions): Promise<ProvisionReport> {
-  const specs = options.specs ?? (Object.values(topics));
+  const specs = options.specs ?? Object.values(topics);
   const { admin } = options;
   const wanted: ITopicConfig[] = specs.flatMap((spec) => [
     {

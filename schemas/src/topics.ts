@@ -20,6 +20,11 @@ export interface TopicSpecBase {
   /** Short name used in code, metrics and CLI output. */
   readonly id: string;
   readonly name: string;
+  /**
+   * Identifies the topic in the exactly-once fences stored in Redis (source = index × 1024 +
+   * partition): fixed forever for a topic, never reused.
+   */
+  readonly sourceIndex: number;
   /** The Avro schema file under schemas/avro/. */
   readonly schemaFile: string;
   /** TopicNameStrategy subject: `<topic>-value`. Keys are plain UTF-8 strings, not registered. */
@@ -49,6 +54,7 @@ function topic<Value>(spec: Omit<TopicSpec<Value>, 'subject' | 'dlq'>): TopicSpe
 export const topics = {
   impressions: topic<SearchImpression>({
     id: 'impressions',
+    sourceIndex: 0,
     name: 'searchop.search-impressions.v1',
     schemaFile: 'search-impression.avsc',
     keyField: 'session_id',
@@ -59,6 +65,7 @@ export const topics = {
   }),
   clicks: topic<Click>({
     id: 'clicks',
+    sourceIndex: 1,
     name: 'searchop.clicks.v1',
     schemaFile: 'click.avsc',
     keyField: 'session_id',
@@ -68,6 +75,7 @@ export const topics = {
   }),
   addToCarts: topic<AddToCart>({
     id: 'add-to-carts',
+    sourceIndex: 2,
     name: 'searchop.add-to-carts.v1',
     schemaFile: 'add-to-cart.avsc',
     keyField: 'session_id',
@@ -77,6 +85,7 @@ export const topics = {
   }),
   purchases: topic<Purchase>({
     id: 'purchases',
+    sourceIndex: 3,
     name: 'searchop.purchases.v1',
     schemaFile: 'purchase.avsc',
     keyField: 'session_id',
@@ -86,6 +95,7 @@ export const topics = {
   }),
   catalog: topic<ProductChange>({
     id: 'catalog',
+    sourceIndex: 4,
     name: 'searchop.catalog.v1',
     schemaFile: 'product-change.avsc',
     keyField: 'product_id',
@@ -97,6 +107,11 @@ export const topics = {
 
 export type Topics = typeof topics;
 export type TopicId = keyof Topics;
+/** Fence source of a Kafka partition of a topic. Partitions beyond 1023 are not supported. */
+export function fenceSource(spec: Pick<TopicSpecBase, 'sourceIndex'>, partition: number): number {
+  return spec.sourceIndex * 1024 + partition;
+}
+
 export type ValueOf<T> = T extends TopicSpec<infer V> ? V : never;
 export type AnyTopic = Topics[TopicId];
 

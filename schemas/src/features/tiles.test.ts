@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { decodeState, encodeState } from './state-codec.ts';
+import { GRANULARITIES, WINDOWS, applyIncrements, emptyState, tileKey, windowCounts, type Increment } from './tiles.ts';
+
+const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const window = (name: string) => WINDOWS.find((w) => w.name === name)!;
+
+describe('tiles', () => {
+  it('counts an event in every window that covers it, and none that does not', () => {
+    const state = emptyState();
+    applyIncrements(state, [{ at: T0, counts: { impressions: 1, clicks: 1 } }]);
+    expect(windowCounts(state, window('1h'), T0).clicks).toBe(1);
+    expect(windowCounts(state, window('1h'), T0 + 54 * MIN).clicks).toBe(1);
+    expect(windowCounts(state, window('1h'), T0 + 61 * MIN).clicks).toBe(0);
+    expect(windowCounts(state, window('24h'), T0 + 23 * HOUR).clicks).toBe(1);
+    expect(windowCounts(state, window('24h'), T0 + 25 * HOUR).clicks).toBe(0);
+    expect(windowCounts(state, window('7d'), T0 + 6 * DAY).clicks).toBe(1);
+    expect(windowCounts(state, window('7d'), T0 + 7 * DAY).clicks).toBe(0);
+    expect(windowCounts(state, window('30d'), T0 + 29 * DAY).impressions).toBe(1);
+    // An event after "now" is the future: not counted.
+    expect(windowCounts(state, window('30d'), T0 - DAY).impressions).toBe(0);
+  });
+
+  it('drops tiles out of retention relative to the newest event and counts late events', () => {
+    const state = emptyState();
+    applyIncrements(state, [{ at: T0, counts: { impressions: 1 } }]);
+    const late = applyIncrements(state, [{ at: T0 + 2 * HOUR, counts: { impressions: 1 } }]);
+    expect(late).toBe(0);
+    // The 5-minute tile of T0 is now out of the 13-tile retention; hourly and daily remain.
+    expect(state.tiles.has(tileKey(GRANULARITIES.fiveMinutes, T0 / (5 * MIN)))).toBe(false);
+    expect(state.tiles.has(tileKey(GRANULARITIES.hour, T0 / HOUR))).toBe(true);
+    // An event 90 minutes older than the newest is too late for the 5-minute tiles only.
+    expect(applyIncrements(state, [{ at: T0 + 30 * MIN, counts: { impressions: 1 } }])).toBe(1);
+    expect(windowCounts(state, window('24h'), T0 + 2 * HOUR).impressions).toBe(3);
+  });
+
+  it('reaches the same state whatever the order of the events', () => {
+    const events: Increment[] = Array.from({ length: 300 }, (_, i) => ({
+      at: T0 + ((i * 7919) % (40 * DAY)),
+      counts: { impressions: 1 + (i % 3), clicks: i % 2, carts: i % 5 === 0 ? 1 : 0, purchases: i % 11 === 0 ? 1 : 0 },
+    }));
+    const forward = emptyState();
+    for (const e of events) applyIncrements(forward, [e]);
+    const backward = emptyState();
+    for (const e of [...events].reverse()) applyIncrements(backward, [e]);
+    const batched = emptyState();
+    applyIncrements(batched, events);
+    const sorted = (s: typeof forward) => [...s.tiles].sort((a, b) => a[0] - b[0]);
+    expect(sorted(backward)).toEqual(sorted(forward));
+    expect(sorted(batched)).toEqual(sorted(forward));
+    expect(backward.lastClickAt).toBe(forward.lastClickAt);
+  });
+
+  it('encodes and decodes a state losslessly', () => {
+    const state = emptyState();
+    applyIncrements(state, [
+      { at: T0, counts: { impressions: 4_000_000_000, clicks: 3 } },
+      { at: T0 + DAY, counts: { purchases: 1 } },
+    ]);
+    state.fences.set(3 * 1024 + 5, 9_007_199_254_740_991);
+    const decoded = decodeState(encodeState(state))!;
+    expect(decoded).toEqual(state);
+    expect(decodeState(null)).toBeUndefined();
+    expect(() => decodeState(Buffer.from([9, 0, 0, 0]))).toThrow(/version 9/);
+  });
+});

@@ -1,0 +1,221 @@
+import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
+import { uniqueName } from '@searchop/runtime/testing';
+import {
+  applyIncrements,
+  decodeState,
+  emptyState,
+  fenceSource,
+  incrementsOf,
+  keyLayout,
+  topics,
+  type BehaviourEvent,
+  type EntityState,
+  type ProductChange,
+} from '@searchop/schemas';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { FeatureWriter, type SourcedEvent } from './feature-writer.ts';
+
+const config = loadConfig(defineConfig(redisEnv), { REDIS_URL: inject('redisUrl') });
+const redis = createRedis(config);
+afterAll(() => redis.quit());
+
+const T0 = Date.UTC(2026, 9, 1);
+const HOUR = 3_600_000;
+
+/** A deterministic pseudo-random stream of behaviour events over 40 days on two partitions. */
+function eventStream(count: number): SourcedEvent<BehaviourEvent>[] {
+  let seed = 42;
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+  const products = Array.from({ length: 40 }, (_, i) => `p${i}`);
+  const queries = ['drill', 'saw', 'paint', 'ladder'];
+  const offsets = [0, 0];
+  const out: SourcedEvent<BehaviourEvent>[] = [];
+  for (let i = 0; i < count; i++) {
+    const partition = i % 2;
+    // Mostly increasing time with some late events (up to 2 days back).
+    const at = T0 + Math.floor((i / count) * 40 * 24 * HOUR) - (random() < 0.1 ? Math.floor(random() * 48 * HOUR) : 0);
+    const q = pick(queries);
+    const base = { event_id: `e${i}`, occurred_at: at, request_id: null, user_id: null, session_id: `s${i % 7}` };
+    const kind = random();
+    let event: BehaviourEvent;
+    if (kind < 0.5) {
+      event = {
+        type: 'search_impression',
+        value: {
+          ...base,
+          query: q,
+          normalized_query: q,
+          page: 1,
+          device: 'OTHER',
+          items: Array.from({ length: 5 }, (_, k) => ({
+            product_id: pick(products),
+            position: k + 1,
+            retrieval_score: null,
+          })),
+        },
+      };
+    } else {
+      const interaction = {
+        ...base,
+        impression_id: null,
+        query: q,
+        normalized_query: random() < 0.8 ? q : null,
+        product_id: pick(products),
+        position: 1,
+      };
+      event =
+        kind < 0.8
+          ? { type: 'click', value: interaction }
+          : kind < 0.92
+            ? { type: 'add_to_cart', value: { ...interaction, quantity: 1 } }
+            : {
+                type: 'purchase',
+                value: { ...interaction, order_id: `o${i}`, quantity: 2, unit_price_minor: 999, currency: 'EUR' },
+              };
+    }
+    const spec =
+      event.type === 'search_impression'
+        ? topics.impressions
+        : event.type === 'click'
+          ? topics.clicks
+          : event.type === 'add_to_cart'
+            ? topics.addToCarts
+            : topics.purchases;
+    out.push({ spec, partition, offset: offsets[partition]!++, event });
+  }
+  return out;
+}
+
+/** The reference: the TypeScript tile code applied to every event once. */
+function expectedStates(prefix: string, events: readonly SourcedEvent<BehaviourEvent>[]): Map<string, EntityState> {
+  const keys = keyLayout(prefix);
+  const states = new Map<string, EntityState>();
+  for (const { spec, partition, offset, event } of events) {
+    for (const { entity, increment } of incrementsOf(event)) {
+      const key = keys.counters(entity);
+      const state = states.get(key) ?? emptyState();
+      applyIncrements(state, [increment]);
+      const source = fenceSource(spec, partition);
+      state.fences.set(source, Math.max(state.fences.get(source) ?? -1, offset));
+      states.set(key, state);
+    }
+  }
+  return states;
+}
+
+async function actualStates(keys: Iterable<string>): Promise<Map<string, EntityState>> {
+  const out = new Map<string, EntityState>();
+  for (const key of keys) out.set(key, decodeState(await redis.getBuffer(key))!);
+  return out;
+}
+
+function comparable(states: Map<string, EntityState>) {
+  return Object.fromEntries(
+    [...states].map(([k, s]) => [
+      k,
+      {
+        tiles: [...s.tiles].sort((a, b) => a[0] - b[0]),
+        click: s.lastClickAt,
+        purchase: s.lastPurchaseAt,
+        fences: [...s.fences].sort((a, b) => a[0] - b[0]),
+      },
+    ]),
+  );
+}
+
+/** Splits events into per-partition batches of pseudo-random sizes, as a consumer would receive them. */
+function batches<E>(events: readonly SourcedEvent<E>[], seed: number): SourcedEvent<E>[][] {
+  const out: SourcedEvent<E>[][] = [];
+  for (const partition of [0, 1]) {
+    const own = events.filter((e) => e.partition === partition);
+    for (let i = 0, size = 0; i < own.length; i += size) {
+      size = 1 + ((i * 31 + seed) % 97);
+      out.push(own.slice(i, i + size));
+    }
+  }
+  return out;
+}
+
+describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code', () => {
+  it('applies a stream exactly once, including replays with other batch boundaries', async () => {
+    const prefix = `${uniqueName('fw')}:`;
+    const writer = new FeatureWriter(redis, keyLayout(prefix));
+    const events = eventStream(4_000);
+    const expected = expectedStates(prefix, events);
+
+    let late = 0;
+    for (const batch of batches(events.slice(0, 3_000), 1)) late += (await writer.applyBehaviour(batch)).late;
+    // A crash: everything from offset 1,000 of each partition is delivered again, in other batches,
+    // together with the rest of the stream.
+    const replay = events.filter((e) => e.offset >= 500);
+    let replayed = 0;
+    for (const batch of batches(replay, 7)) {
+      const result = await writer.applyBehaviour(batch);
+      replayed += result.replayed;
+      late += result.late;
+    }
+    expect(replayed).toBeGreaterThan(0);
+    expect(late).toBeGreaterThan(0);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
+
+    // A full replay changes nothing.
+    for (const batch of batches(events, 3)) expect((await writer.applyBehaviour(batch)).applied).toBe(0);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
+    const ttl = await redis.ttl(keyLayout(prefix).globalCounters());
+    expect(ttl).toBeGreaterThan(30 * 86_400);
+  });
+
+  it('keeps catalogue entries and BM25 statistics exact under replays', async () => {
+    const prefix = `${uniqueName('cat')}:`;
+    const keys = keyLayout(prefix);
+    const writer = new FeatureWriter(redis, keys);
+    const change = (offset: number, id: string, title: string | null): SourcedEvent<ProductChange> => ({
+      spec: topics.catalog,
+      partition: 0,
+      offset,
+      event: {
+        event_id: `c${offset}`,
+        occurred_at: T0,
+        product_id: id,
+        op: title === null ? 'DELETE' : 'UPSERT',
+        product:
+          title === null
+            ? null
+            : {
+                title,
+                brand: null,
+                category_path: [],
+                price_minor: 1999,
+                currency: 'EUR',
+                rating: 4,
+                review_count: 3,
+                available: true,
+                released_at: null,
+                attributes: {},
+              },
+      },
+    });
+    const records = [
+      change(0, 'a', 'Cordless Drill'),
+      change(1, 'b', 'Drill Bits Set'),
+      change(2, 'a', 'Cordless Hammer Drill'),
+      change(3, 'b', null),
+      change(4, 'c', 'Saw'),
+    ];
+    await writer.applyCatalog(records.slice(0, 3));
+    await writer.applyCatalog(records); // replay of 0–2 plus 3–4
+    expect(await redis.hgetall(keys.textDocumentFrequency())).toEqual({
+      cordless: '1',
+      hammer: '1',
+      drill: '1',
+      saw: '1',
+    });
+    expect(await redis.hgetall(keys.textStats())).toEqual({ documents: '2', total_length: '4' });
+    expect(JSON.parse((await redis.get(keys.productCatalog('a')))!)).toMatchObject({
+      t: ['cordless', 'hammer', 'drill'],
+      p: 1999,
+    });
+    expect(await redis.exists(keys.productCatalog('b'))).toBe(0);
+  });
+});
