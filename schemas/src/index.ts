@@ -5,3 +5,4 @@ export * from './codec.ts';
 export * from './errors.ts';
 export * from './provision.ts';
 export * from './features/index.ts';
+export * from './model-registry.ts';

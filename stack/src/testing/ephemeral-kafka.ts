@@ -49,6 +49,7 @@ export async function startEphemeralKafka(): Promise<EphemeralKafka> {
   const start = async () => {
     await service.start();
     await waitUntilReady(service, 120_000);
+    await service.warmUp?.();
   };
   await start();
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {

@@ -1,1 +1,2 @@
 export * from './ephemeral-kafka.ts';
+export * from './redis-cluster.ts';

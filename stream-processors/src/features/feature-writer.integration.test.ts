@@ -1,4 +1,5 @@
-import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
+import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } from '@searchop/runtime';
+import { startRedisCluster, type EphemeralRedisCluster } from '@searchop/stack/testing';
 import { uniqueName } from '@searchop/runtime/testing';
 import {
   applyIncrements,
@@ -12,12 +13,15 @@ import {
   type EntityState,
   type ProductChange,
 } from '@searchop/schemas';
+import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FeatureWriter, type SourcedEvent } from './feature-writer.ts';
 
 const config = loadConfig(defineConfig(redisEnv), { REDIS_URL: inject('redisUrl') });
 const redis = createRedis(config);
 afterAll(() => redis.quit());
+let cluster: EphemeralRedisCluster | undefined;
+afterAll(() => cluster?.destroy());
 
 const T0 = Date.UTC(2026, 9, 1);
 const HOUR = 3_600_000;
@@ -104,9 +108,9 @@ function expectedStates(prefix: string, events: readonly SourcedEvent<BehaviourE
   return states;
 }
 
-async function actualStates(keys: Iterable<string>): Promise<Map<string, EntityState>> {
+async function actualStates(keys: Iterable<string>, client: RedisClient = redis): Promise<Map<string, EntityState>> {
   const out = new Map<string, EntityState>();
-  for (const key of keys) out.set(key, decodeState(await redis.getBuffer(key))!);
+  for (const key of keys) out.set(key, decodeState(await client.getBuffer(key))!);
   return out;
 }
 
@@ -129,9 +133,11 @@ function batches<E>(events: readonly SourcedEvent<E>[], seed: number): SourcedEv
   const out: SourcedEvent<E>[][] = [];
   for (const partition of [0, 1]) {
     const own = events.filter((e) => e.partition === partition);
-    for (let i = 0, size = 0; i < own.length; i += size) {
-      size = 1 + ((i * 31 + seed) % 97);
+    let i = 0;
+    while (i < own.length) {
+      const size = 1 + ((i * 31 + seed) % 97);
       out.push(own.slice(i, i + size));
+      i += size;
     }
   }
   return out;
@@ -217,5 +223,55 @@ describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code
       p: 1999,
     });
     expect(await redis.exists(keys.productCatalog('b'))).toBe(0);
+  });
+
+  it('works the same on a real three-node Redis Cluster (keys spread over slots, one key per script)', async () => {
+    cluster = await startRedisCluster();
+    const client = createRedis(loadConfig(defineConfig(redisEnv), { REDIS_CLUSTER_NODES: cluster.nodes.join(',') }));
+    try {
+      const prefix = `${uniqueName('fwc')}:`;
+      const writer = new FeatureWriter(client, keyLayout(prefix));
+      const events = eventStream(1_500);
+      for (const batch of batches(events, 5)) await writer.applyBehaviour(batch);
+      for (const batch of batches(
+        events.filter((e) => e.offset >= 300),
+        11,
+      ))
+        await writer.applyBehaviour(batch);
+      const expected = expectedStates(prefix, events);
+      expect(comparable(await actualStates(expected.keys(), client))).toEqual(comparable(expected));
+      // The keys really are spread: every master holds some of them.
+      const nodes = (client as Cluster).nodes('master');
+      const perNode = await Promise.all(nodes.map((n) => n.dbsize()));
+      expect(perNode.every((count) => count > 0)).toBe(true);
+      await writer.applyCatalog([
+        {
+          spec: topics.catalog,
+          partition: 0,
+          offset: 0,
+          event: {
+            event_id: 'c0',
+            occurred_at: T0,
+            product_id: 'a',
+            op: 'UPSERT',
+            product: {
+              title: 'Cordless Drill',
+              brand: null,
+              category_path: [],
+              price_minor: null,
+              currency: null,
+              rating: null,
+              review_count: 0,
+              available: true,
+              released_at: null,
+              attributes: {},
+            },
+          },
+        },
+      ]);
+      expect(await client.hgetall(keyLayout(prefix).textStats())).toEqual({ documents: '1', total_length: '2' });
+    } finally {
+      client.disconnect();
+    }
   });
 });
