@@ -46,6 +46,8 @@ describe('the chain every service stands on: registry → Kafka → registry →
 
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    // Under load a new topic's leaders can take a moment to reach every metadata cache.
+    await waitFor(async () => (await admin.fetchTopicOffsets(topic)).length === 3, { what: 'the topic to be served' });
 
     const event = { eventId: uniqueName('evt'), productId: 'p-42', clicks: 7 };
     const received: unknown[] = [];

@@ -50,6 +50,11 @@ export const kafkaEnv = {
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** Appended to every topic name (and its DLQ's): several deployments, pipeline runs or tests on one cluster. */
+  TOPIC_NAME_SUFFIX: z
+    .string()
+    .regex(/^[\w.-]*$/, 'letters, digits, ".", "_" and "-" only')
+    .default(''),
 };
 
 export const schemaRegistryEnv = {

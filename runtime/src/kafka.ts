@@ -3,7 +3,7 @@ import { readConfigFile, type KafkaEnv } from './config.ts';
 import type { Logger } from './logger.ts';
 
 /** kafkajs client from the shared KAFKA_* settings; TLS and SASL/SCRAM as MSK and Confluent Cloud use. */
-export function createKafka(env: KafkaEnv, logger: Logger, clientId: string = env.KAFKA_CLIENT_ID): Kafka {
+export function createKafka(env: Omit<KafkaEnv, 'TOPIC_NAME_SUFFIX'>, logger: Logger, clientId: string = env.KAFKA_CLIENT_ID): Kafka {
   const config: KafkaConfig = {
     clientId,
     brokers: env.KAFKA_BROKERS,
@@ -18,7 +18,7 @@ export function createKafka(env: KafkaEnv, logger: Logger, clientId: string = en
   return new Kafka(config);
 }
 
-function saslOptions(env: KafkaEnv): SASLOptions | undefined {
+function saslOptions(env: Omit<KafkaEnv, 'TOPIC_NAME_SUFFIX'>): SASLOptions | undefined {
   const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
   if (mechanism === undefined || username === undefined || password === undefined) return undefined;
   switch (mechanism) {

@@ -1,4 +1,5 @@
-import type { DecodeOptions, SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { SchemaError, SchemaErrorCode } from './errors.ts';
 import { avroTypeOf, rawSchemaOf, topics, type TopicSpec, type TopicSpecBase } from './topics.ts';
@@ -9,13 +10,13 @@ import { avroTypeOf, rawSchemaOf, topics, type TopicSpec, type TopicSpecBase } f
  * code was built with as the reader schema, so older and newer writers both decode to the current
  * type (Avro schema resolution; the registry keeps subjects BACKWARD compatible).
  */
-type ReaderSchema = NonNullable<NonNullable<DecodeOptions[SchemaType.AVRO]>['readerSchema']>;
-
 export class EventCodec {
   readonly #registry: SchemaRegistry;
   readonly #writerIds: Map<string, number>;
   /** Schema ids known to belong to each subject: anything else on that topic is misrouted. */
   readonly #subjectIds = new Map<string, Set<number>>();
+  /** Per (subject, writer schema id): null when the writer is our own schema, else a resolver. */
+  readonly #resolvers = new Map<string, avro.Resolver | null>();
 
   private constructor(registry: SchemaRegistry, writerIds: Map<string, number>) {
     this.#registry = registry;
@@ -57,14 +58,21 @@ export class EventCodec {
 
   /** Validates and encodes; an invalid value throws SCH_INVALID_VALUE naming every bad field path. */
   async encode<V>(spec: TopicSpec<V>, value: V): Promise<Buffer> {
-    const problems = validate(spec, value);
-    if (problems.length > 0) {
+    const type = avroTypeOf(spec);
+    if (!type.isValid(value)) {
+      const problems = validate(spec, value);
       throw new SchemaError(
         SchemaErrorCode.INVALID_VALUE,
         `invalid ${spec.id} value: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`,
       );
     }
-    return this.#registry.encode(this.writerId(spec), value);
+    // Confluent wire format: magic byte 0, the schema id (big-endian int32), the Avro binary. The id
+    // is the registry's id of exactly this schema (connect() looked it up), so our compiled type
+    // writes it without a call to the client.
+    const header = Buffer.allocUnsafe(5);
+    header[0] = 0;
+    header.writeInt32BE(this.writerId(spec), 1);
+    return Buffer.concat([header, type.toBuffer(value)]);
   }
 
   /** Decodes a record of `spec`'s topic; typed errors for each way a record can be poison. */
@@ -76,11 +84,14 @@ export class EventCodec {
       );
     }
     const id = buffer.readInt32BE(1);
-    await this.#checkSubject(spec, id);
+    const resolverKey = `${spec.subject}\u0000${id}`;
+    let resolver = this.#resolvers.get(resolverKey);
+    if (resolver === undefined) {
+      resolver = await this.#resolverFor(spec, id);
+      this.#resolvers.set(resolverKey, resolver);
+    }
     try {
-      return (await this.#registry.decode(buffer, {
-        [SchemaType.AVRO]: { readerSchema: rawSchemaOf(spec) as ReaderSchema },
-      })) as V;
+      return avroTypeOf(spec).fromBuffer(buffer.subarray(5), resolver ?? undefined) as V;
     } catch (cause) {
       throw new SchemaError(
         SchemaErrorCode.CORRUPT_PAYLOAD,
@@ -90,9 +101,20 @@ export class EventCodec {
     }
   }
 
-  async #checkSubject(spec: TopicSpecBase, id: number): Promise<void> {
+  /**
+   * How to read records written with schema `id` as this code's type: nothing to resolve for our own
+   * schema; an Avro resolver (schema resolution rules) for other versions of the subject. Built once
+   * per (subject, id): compiling types per record would dominate decoding.
+   */
+  async #resolverFor(spec: TopicSpecBase, id: number): Promise<avro.Resolver | null> {
+    const writer = await this.#checkSubject(spec, id);
+    if (id === this.#writerIds.get(spec.subject)) return null;
+    return avroTypeOf(spec).createResolver(avro.Type.forSchema(writer as avro.Schema));
+  }
+
+  /** Fetches the writer schema of `id` and checks that it is the topic's record type. */
+  async #checkSubject(spec: TopicSpecBase, id: number): Promise<unknown> {
     const known = this.#subjectIds.get(spec.subject) ?? new Set<number>();
-    if (known.has(id)) return;
     let writer: unknown;
     try {
       writer = await this.#registry.getSchema(id);
@@ -117,6 +139,9 @@ export class EventCodec {
     }
     known.add(id);
     this.#subjectIds.set(spec.subject, known);
+    // The client returns an avsc Type for Avro; its schema() is the plain JSON form.
+    const asType = writer as { schema?: () => unknown };
+    return typeof asType.schema === 'function' ? asType.schema() : writer;
   }
 }
 

@@ -11,6 +11,7 @@ import {
   schemaRegistryEnv,
 } from '@searchop/runtime';
 import { provision } from './provision.ts';
+import { deployedTopic, topics } from './topics.ts';
 
 /** `npm run provision`: creates the topics of the registry and registers their schemas (BACKWARD). */
 async function main(): Promise<void> {
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
       admin,
       registry: createSchemaRegistry(config),
       registryUrl: config.SCHEMA_REGISTRY_URL,
+      specs: Object.values(topics).map((t) => deployedTopic(t, config.TOPIC_NAME_SUFFIX)),
       ...auth,
     });
     for (const t of report.created) console.log(`created topic ${t}`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
-import type { AddToCart, Click, ProductChange, Purchase, SearchImpression } from './generated/events.ts';
+import type { AddToCart, Click, ProductChange, Purchase, RankingLog, SearchImpression } from './generated/events.ts';
 
 /**
  * The topic registry: the single place that pairs each topic with its value schema, key, partition
@@ -103,10 +103,40 @@ export const topics = {
     retentionMs: -1,
     cleanupPolicy: 'compact',
   }),
+  // The ranker's feature log: what was served, for the trainer. Keyed by request_id, not session_id:
+  // session_id is optional on POST /rank (a null key would pile onto one partition), every record is
+  // a self-contained ranking that needs no ordering with any other, and the trainer joins it with the
+  // impressions by request_id in batch from the offline store, so co-partitioning buys nothing while
+  // random request ids keep partitions even.
+  rankingLog: topic<RankingLog>({
+    id: 'ranking-log',
+    sourceIndex: 5,
+    name: 'searchop.ranking-log.v1',
+    schemaFile: 'ranking-log.avsc',
+    keyField: 'request_id',
+    partitions: 6,
+    // 35 days, as the behavioural topics: a retraining window of 30 days plus margin.
+    retentionMs: 35 * DAY_MS,
+    cleanupPolicy: 'delete',
+  }),
 } as const;
 
 export type Topics = typeof topics;
 export type TopicId = keyof Topics;
+/**
+ * A topic as a deployment names it: TOPIC_NAME_SUFFIX (shared Kafka config) is appended to the topic
+ * and its DLQ, so several deployments, pipeline runs or tests share one cluster. Subjects, ids and
+ * fence sources stay those of the registry: the contract does not change with the name.
+ */
+export function deployedTopic<T extends TopicSpecBase>(spec: T, suffix: string): T {
+  return suffix === '' ? spec : { ...spec, name: `${spec.name}${suffix}`, dlq: `${spec.name}${suffix}.dlq` };
+}
+
+/** Topic name by topic id for a suffix: what the SDK's `topicNames` option takes. */
+export function deployedTopicNames(suffix: string): Record<string, string> {
+  return Object.fromEntries(Object.values(topics).map((t) => [t.id, deployedTopic(t, suffix).name]));
+}
+
 /** Fence source of a Kafka partition of a topic. Partitions beyond 1023 are not supported. */
 export function fenceSource(spec: Pick<TopicSpecBase, 'sourceIndex'>, partition: number): number {
   return spec.sourceIndex * 1024 + partition;
@@ -135,8 +165,14 @@ export type EventOf<T extends EventType> = ValueOf<(typeof eventTypes)[T]>;
 const avroDir = fileURLToPath(new URL('../avro/', import.meta.url));
 
 /** The raw Avro schema (parsed JSON) of a topic's values, from its .avsc file. */
+const rawCache = new Map<string, avro.Schema>();
 export function rawSchemaOf(spec: Pick<TopicSpecBase, 'schemaFile'>): avro.Schema {
-  return JSON.parse(readFileSync(`${avroDir}${spec.schemaFile}`, 'utf8')) as avro.Schema;
+  let schema = rawCache.get(spec.schemaFile);
+  if (!schema) {
+    schema = JSON.parse(readFileSync(`${avroDir}${spec.schemaFile}`, 'utf8')) as avro.Schema;
+    rawCache.set(spec.schemaFile, schema);
+  }
+  return schema;
 }
 
 const typeCache = new Map<string, avro.Type>();
