@@ -1,6 +1,7 @@
 import type { RedisClient } from '@searchop/runtime';
 import {
   COUNTER_TTL_SECONDS,
+  GRANULARITIES,
   catalogEntryOf,
   fenceSource,
   incrementsOf,
@@ -42,7 +43,14 @@ interface KeyUpdate {
 type ScriptReply = [number, number];
 
 interface ScriptedRedis {
-  applyIncrements(key: string, ...args: (string | number)[]): Promise<ScriptReply>;
+  applyIncrements(
+    key: string,
+    source: number,
+    minOffset: number,
+    maxOffset: number,
+    ttl: number,
+    entries: Buffer,
+  ): Promise<ScriptReply>;
   applyCatalog(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
@@ -127,12 +135,14 @@ export class FeatureWriter {
     maxOffset: number,
     increments: readonly Increment[],
   ): Promise<ScriptReply> {
-    const args: (string | number)[] = [source, minOffset, maxOffset, COUNTER_TTL_SECONDS, increments.length];
-    for (const inc of increments) {
-      const c = inc.counts;
-      args.push(inc.at, c.impressions ?? 0, c.clicks ?? 0, c.carts ?? 0, c.purchases ?? 0);
-    }
-    return this.#redis.applyIncrements(key, ...args);
+    return this.#redis.applyIncrements(
+      key,
+      source,
+      minOffset,
+      maxOffset,
+      COUNTER_TTL_SECONDS,
+      packIncrements(increments),
+    );
   }
 
   /**
@@ -161,4 +171,34 @@ export class FeatureWriter {
     const applied = statuses.filter((s) => s === 1).length;
     return { applied, replayed: statuses.length - applied, late: 0 };
   }
+}
+
+const FINEST_TILE_MS = GRANULARITIES.fiveMinutes.tileMs;
+
+/**
+ * Sums increments per finest (5-minute) tile — they share every coarser tile, so the script's
+ * lateness decisions and counts are the same as for the increments one by one — and packs them as
+ * the script's binary argument: 7 little-endian doubles per tile.
+ */
+export function packIncrements(increments: readonly Increment[]): Buffer {
+  const byTile = new Map<number, number[]>();
+  for (const { at, counts } of increments) {
+    const tile = Math.floor(at / FINEST_TILE_MS);
+    let entry = byTile.get(tile);
+    if (!entry) {
+      entry = [at, 0, 0, 0, 0, 0, 0];
+      byTile.set(tile, entry);
+    }
+    entry[0] = Math.max(entry[0]!, at);
+    entry[1]! += counts.impressions ?? 0;
+    entry[2]! += counts.clicks ?? 0;
+    entry[3]! += counts.carts ?? 0;
+    entry[4]! += counts.purchases ?? 0;
+    if ((counts.clicks ?? 0) > 0) entry[5] = Math.max(entry[5]!, at);
+    if ((counts.purchases ?? 0) > 0) entry[6] = Math.max(entry[6]!, at);
+  }
+  const buffer = Buffer.allocUnsafe(byTile.size * 56);
+  let offset = 0;
+  for (const entry of byTile.values()) for (const value of entry) offset = buffer.writeDoubleLE(value, offset);
+  return buffer;
 }

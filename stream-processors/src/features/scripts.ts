@@ -10,13 +10,16 @@ const luaGranularities = `{${granularities.map((g) => `{id=${g.id}, ms=${g.tileM
 
 /**
  * apply-increments: KEYS[1] an entity's counters (EntityState, binary).
- * ARGV: source, min offset, max offset, TTL seconds, n, then n × (event time ms, impressions,
- * clicks, carts, purchases).
+ * ARGV: source, min offset, max offset, TTL seconds, entries — a binary string of n entries, each 7
+ * little-endian doubles (event time, impressions, clicks, carts, purchases, latest click time,
+ * latest purchase time; 0 for none), one entry per finest tile (the caller sums the increments that
+ * fall in the same 5-minute tile: they share every coarser tile too). One string argument rather
+ * than n × 7 arguments, so a batch of any size fits in one call.
  * The fence for `source` is the highest offset applied. A batch entirely at or below it is a replay:
  * nothing happens (status 0). A batch entirely above it is applied (status 1) and moves the fence to
  * max offset. A batch straddling it (a replay after a crash with other batch boundaries) is refused
  * (status -1) and the caller re-sends it event by event, each with its own offset.
- * Returns {status, late increments}.
+ * Returns {status, late entries}.
  */
 export const APPLY_INCREMENTS_LUA = `
 local VERSION = ${STATE_ENCODING_VERSION}
@@ -26,7 +29,13 @@ local source = tonumber(ARGV[1])
 local minOffset = tonumber(ARGV[2])
 local maxOffset = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
-local n = tonumber(ARGV[5])
+local packed = ARGV[5]
+local ENTRY = 56
+local n = #packed / ENTRY
+local entries = {}
+for i = 1, n do
+  entries[i] = {struct.unpack('<ddddddd', packed, (i - 1) * ENTRY + 1)}
+end
 
 local raw = redis.call('GET', KEYS[1])
 local fences, fenceOrder, tiles, tileOrder = {}, {}, {}, {}
@@ -61,13 +70,13 @@ for _, g in ipairs(GRANS) do
   for _, k in ipairs(tileOrder) do
     if math.floor(k / TILE_SPAN) == g.id then newest = math.max(newest, k % TILE_SPAN) end
   end
-  for i = 0, n - 1 do
-    newest = math.max(newest, math.floor(tonumber(ARGV[6 + i * 5]) / g.ms))
+  for i = 1, n do
+    newest = math.max(newest, math.floor(entries[i][1] / g.ms))
   end
   local oldestKept = newest - g.keep + 1
-  for i = 0, n - 1 do
-    local base = 6 + i * 5
-    local index = math.floor(tonumber(ARGV[base]) / g.ms)
+  for i = 1, n do
+    local e = entries[i]
+    local index = math.floor(e[1] / g.ms)
     if index < oldestKept then
       late = late + 1
     else
@@ -78,7 +87,7 @@ for _, g in ipairs(GRANS) do
         tiles[k] = t
         tileOrder[#tileOrder + 1] = k
       end
-      for c = 1, 4 do t[c] = t[c] + tonumber(ARGV[base + c]) end
+      for c = 1, 4 do t[c] = t[c] + e[c + 1] end
     end
   end
   local kept = {}
@@ -88,11 +97,10 @@ for _, g in ipairs(GRANS) do
   tileOrder = kept
 end
 
-for i = 0, n - 1 do
-  local base = 6 + i * 5
-  local at = tonumber(ARGV[base])
-  if tonumber(ARGV[base + 2]) > 0 and at > lastClick then lastClick = at end
-  if tonumber(ARGV[base + 4]) > 0 and at > lastPurchase then lastPurchase = at end
+for i = 1, n do
+  local e = entries[i]
+  if e[6] > lastClick then lastClick = e[6] end
+  if e[7] > lastPurchase then lastPurchase = e[7] end
 end
 
 if fence == nil then fenceOrder[#fenceOrder + 1] = source end
