@@ -1,0 +1,271 @@
+/**
+ * Feature processor benchmark, in one run on the local stack:
+ *  a. throughput: N behaviour events (a storefront mix over 20,000 products and 5,000 queries) in
+ *     topics of the run's own; a raw kafkajs consumer that only decodes them (codec.decode, the
+ *     same decoder) next to the feature processor (stream-processors/src/features/main.ts, pinned
+ *     to CPU 0 with taskset), each from the start of the topics to the end; events/s each;
+ *  b. freshness: events produced at a steady rate for a while with the processor caught up; its
+ *     searchop_feature_freshness_seconds histogram (Kafka timestamp → visible in Redis), p50/p99;
+ *  c. Redis memory per 1M (query, product) pairs: 200,000 pairs with one impression and one click
+ *     each written through the FeatureWriter, used_memory before and after, scaled to 1M.
+ *
+ *   KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… REDIS_URL=… node bench/feature-processor.ts [--events 300000] [--rate 10000] [--seconds 30]
+ * Results: stdout and bench/results/feature-processor.md.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  createKafka,
+  createLogger,
+  createRedis,
+  createSchemaRegistry,
+  defineConfig,
+  kafkaEnv,
+  loadConfig,
+  redisEnv,
+  schemaRegistryEnv,
+} from '@searchop/runtime';
+import {
+  EventCodec,
+  deployedTopic,
+  keyLayout,
+  provision,
+  topics,
+  type BehaviourEvent,
+  type TopicSpec,
+} from '@searchop/schemas';
+import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
+import { FeatureWriter } from '../stream-processors/src/features/feature-writer.ts';
+import { histogramQuantile, scrape, total } from '../stack/src/pipeline/metrics-scrape.ts';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '300000' },
+    rate: { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '30' },
+  },
+});
+const N = Number(values.events);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv, ...redisEnv }), process.env);
+const logger = createLogger('bench', 'error');
+const kafka = createKafka(config, logger);
+const registry = createSchemaRegistry(config);
+const redis = createRedis(config);
+const suffix = `.bench${Date.now().toString(36)}`;
+const specs = [topics.impressions, topics.clicks, topics.addToCarts, topics.purchases, topics.catalog].map((t) =>
+  deployedTopic(t, suffix),
+);
+const admin = kafka.admin();
+await admin.connect();
+await provision({ admin, registry, registryUrl: config.SCHEMA_REGISTRY_URL, specs });
+const codec = await EventCodec.connect(registry, specs);
+const client = await StorefrontClient.create({
+  kafka,
+  codec,
+  topicNames: Object.fromEntries(specs.map((s) => [s.id, s.name])),
+  dedupeWindowMs: 0,
+});
+
+let seed = 1;
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+const zipf = (n: number) => Math.floor(n * random() ** 3);
+/** A storefront mix: per 10 events, 5 impressions of 12 products, 4 clicks, 1 cart or purchase. */
+function event(i: number, at: number): BehaviourEvent {
+  const q = `query ${zipf(5_000)}`;
+  const base = {
+    event_id: randomUUID(),
+    occurred_at: at,
+    request_id: null,
+    user_id: null,
+    session_id: `s${i % 5_000}`,
+  };
+  const kind = i % 10;
+  if (kind < 5) {
+    return {
+      type: 'search_impression',
+      value: {
+        ...base,
+        query: q,
+        normalized_query: q,
+        page: 1,
+        device: 'DESKTOP',
+        items: Array.from({ length: 12 }, (_, k) => ({
+          product_id: `p${zipf(20_000)}`,
+          position: k + 1,
+          retrieval_score: null,
+        })),
+      },
+    };
+  }
+  const interaction = {
+    ...base,
+    impression_id: null,
+    query: q,
+    normalized_query: q,
+    product_id: `p${zipf(20_000)}`,
+    position: 1,
+  };
+  if (kind < 9) return { type: 'click', value: interaction };
+  return random() < 0.5
+    ? { type: 'add_to_cart', value: { ...interaction, quantity: 1 } }
+    : {
+        type: 'purchase',
+        value: { ...interaction, order_id: randomUUID(), quantity: 1, unit_price_minor: 999, currency: 'EUR' },
+      };
+}
+const typeOf = {
+  search_impression: 'search_impression',
+  click: 'click',
+  add_to_cart: 'add_to_cart',
+  purchase: 'purchase',
+} as const;
+
+async function produce(count: number, at: () => number): Promise<void> {
+  for (let i = 0; i < count; i += 10_000) {
+    await Promise.all(
+      Array.from({ length: Math.min(10_000, count - i) }, (_, k) => {
+        const e = event(i + k, at());
+        return client.emit(typeOf[e.type], e.value);
+      }),
+    );
+  }
+}
+
+console.log(`producing ${N} events into *${suffix}`);
+const start = Date.now() - 7 * 86_400_000;
+await produce(N, () => start + Math.floor(random() * 7 * 86_400_000));
+
+// a1. raw consumer that only decodes.
+async function rawDecode(): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `raw${suffix}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: specs.map((s) => s.name), fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  let last = 0;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const spec = specs.find((s) => s.name === batch.topic)! as TopicSpec<unknown>;
+      if (first === 0) first = Date.now();
+      for (const m of batch.messages) await codec.decode(spec, m.value!);
+      seen += batch.messages.length;
+      last = Date.now();
+    },
+  });
+  while (seen < N) await new Promise((resolve) => setTimeout(resolve, 200));
+  await consumer.disconnect();
+  return (N / (last - first)) * 1000;
+}
+const rawRate = await rawDecode();
+console.log(`raw decode: ${rawRate.toFixed(0)} events/s`);
+
+// a2. the feature processor, pinned to one core.
+const prefix = `bench:${Date.now().toString(36)}:`;
+const metricsPort = 9470;
+const processor = spawn('taskset', ['-c', '0', process.execPath, 'stream-processors/src/features/main.ts'], {
+  env: {
+    ...process.env,
+    TOPIC_NAME_SUFFIX: suffix,
+    REDIS_KEY_PREFIX: prefix,
+    FEATURES_GROUP_ID: `features${suffix}`,
+    METRICS_PORT: String(metricsPort),
+    LOG_LEVEL: 'warn',
+  },
+  stdio: 'inherit',
+});
+const processed = async () =>
+  total(
+    await scrape(`http://127.0.0.1:${metricsPort}/metrics`),
+    'searchop_consumer_records_total',
+    (l) => l['outcome'] === 'processed',
+  );
+let began = 0;
+for (;;) {
+  const done = await processed();
+  if (began === 0 && done > 0) began = Date.now();
+  if (done >= N) break;
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
+const processorRate = (N / (Date.now() - began)) * 1000;
+console.log(`feature processor: ${processorRate.toFixed(0)} events/s`);
+
+// b. freshness at a steady rate.
+console.log(`steady ${RATE} events/s for ${SECONDS} s`);
+const before = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+const steadyStart = Date.now();
+for (let second = 0; second < SECONDS; second++) {
+  const tick = Date.now();
+  await produce(RATE, () => Date.now());
+  const spare = 1000 - (Date.now() - tick);
+  if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
+}
+const achieved = (RATE * SECONDS) / ((Date.now() - steadyStart) / 1000);
+await new Promise((resolve) => setTimeout(resolve, 3_000));
+const after = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+void before;
+const p50 = histogramQuantile(after, 'searchop_feature_freshness_seconds', 0.5);
+const p99 = histogramQuantile(after, 'searchop_feature_freshness_seconds', 0.99);
+processor.kill('SIGTERM');
+
+// c. Redis memory per 1M pairs.
+const memPrefix = `benchmem:${Date.now().toString(36)}:`;
+const writer = new FeatureWriter(redis, keyLayout(memPrefix));
+const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+const memBefore = await used();
+const PAIRS = 200_000;
+const now = Date.now();
+for (let i = 0; i < PAIRS; i += 5_000) {
+  const batch = Array.from({ length: 5_000 }, (_, k) => ({
+    spec: topics.clicks,
+    partition: 0,
+    offset: i + k,
+    event: {
+      type: 'click',
+      value: {
+        event_id: 'e',
+        occurred_at: now,
+        impression_id: null,
+        request_id: null,
+        query: `q${(i + k) % 1000}`,
+        normalized_query: `q${(i + k) % 1000}`,
+        user_id: null,
+        session_id: 's',
+        product_id: `p${i + k}`,
+        position: 1,
+      },
+    },
+  }));
+  await writer.applyBehaviour(batch);
+}
+const pairKeys = PAIRS; // one pair key per event (distinct products); product keys were written too
+const memAfter = await used();
+// Each event wrote a pair key and a product key (and touched the query and global keys): attribute half to pairs.
+const perPairBytes = (memAfter - memBefore) / 2 / pairKeys;
+const mbPerMillion = (perPairBytes * 1_000_000) / 2 ** 20;
+await redis
+  .eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`, 0, `${memPrefix}*`)
+  .catch(() => undefined);
+
+const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ')} at the end`;
+const table = `| measure | result | target |
+| --- | --- | --- |
+| raw kafkajs consumer, decode only | ${rawRate.toFixed(0)} events/s | |
+| feature processor, one core (taskset -c 0) | ${processorRate.toFixed(0)} events/s (${((processorRate / rawRate) * 100).toFixed(0)}% of raw) | ≥ 100,000 events/s, ≥ 60% of raw |
+| freshness at ${achieved.toFixed(0)} events/s achieved (asked ${RATE}) | p50 ${p50 === undefined ? 'n/a' : (p50 * 1000).toFixed(0)} ms, p99 ${p99 === undefined ? 'n/a' : (p99 * 1000).toFixed(0)} ms | p99 ≤ 500 ms |
+| Redis memory per 1M (query, product) pairs (one impression-free click each; 3 tiles + a fence) | ${mbPerMillion.toFixed(0)} MB | ≤ 256 MB |`;
+console.log(table);
+writeFileSync(
+  'bench/results/feature-processor.md',
+  `## Feature processor\n\nCommand: \`node bench/feature-processor.ts --events ${N} --rate ${RATE} --seconds ${SECONDS}\`, ${new Date().toISOString()}, ${machine}.\n\n${table}\n`,
+);
+await client.close();
+await admin.disconnect();
+redis.disconnect();
+process.exit(0);

@@ -1,0 +1,303 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { repoRoot, type StackSettings } from '../settings.ts';
+import { stackUp } from '../stack.ts';
+import { histogramQuantile, scrape, total } from './metrics-scrape.ts';
+import { runCommand, startProcess, waitForHttp, type RunningService } from './processes.ts';
+
+export interface PipelineOptions {
+  /** Behavioural events of simulated history before the first model (simulated clock, ending now). */
+  readonly historyEvents: number;
+  /** Seconds of live, closed-loop traffic through the ranker (real clock). */
+  readonly liveSeconds: number;
+  /** Events per second of live traffic. */
+  readonly liveRate: number;
+  readonly world: 'generated' | 'homedepot';
+  readonly judgments?: string;
+  readonly seed: number;
+  /** Leave the services running at the end (Ctrl-C stops them). */
+  readonly keepRunning: boolean;
+}
+
+const ports = { collector: 8090, ranker: 8080, features: 9465, compactor: 9464 } as const;
+const script = (path: string) => join(repoRoot, path);
+
+/**
+ * The main job end to end on built-in data: the local stack, the services as separate processes
+ * (collector, feature processor, compactor, later the ranker), simulated history from the shopper
+ * simulator, a first model trained, gated and promoted, live closed-loop traffic ranked by it, a
+ * retrain on the ranker's feature log, and a summary a person can read at a glance.
+ */
+export async function runPipeline(settings: StackSettings, options: PipelineOptions): Promise<void> {
+  const began = Date.now();
+  const work = join(settings.STACK_DIR, 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
+  const logs = join(work, 'logs');
+  const offlineStore = join(work, 'offline-store');
+  const registry = join(work, 'registry');
+  const worldDir = join(work, 'world');
+  mkdirSync(logs, { recursive: true });
+  const step = (text: string) => console.log(`\n[${((Date.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}`);
+
+  step('1/8 local stack');
+  await stackUp(settings, (line) => console.log(`  ${line}`));
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: settings.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: settings.schemaRegistryUrl,
+    REDIS_URL: settings.redisUrl,
+    // Each run writes its own Redis keys, so a second run starts from a clean feature store.
+    REDIS_KEY_PREFIX: `so:${Date.now().toString(36)}:`,
+    OFFLINE_STORE_ROOT: offlineStore,
+    MODEL_REGISTRY_ROOT: registry,
+    LOG_LEVEL: 'info',
+  };
+  const suffix = `.run${Date.now().toString(36)}`;
+  env['TOPIC_NAME_SUFFIX'] = suffix;
+
+  step('2/8 topics and schemas');
+  await runCommand('provision', script('schemas/src/provision-cli.ts'), [], env, join(logs, 'provision.log'));
+
+  step('3/8 services: feature processor, compactor, collector');
+  const services: RunningService[] = [];
+  const stopAll = async () => {
+    for (const s of services.reverse()) await s.stop();
+  };
+  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  try {
+    const groupSuffix = suffix;
+    const features = startProcess(
+      'feature-processor',
+      script('stream-processors/src/features/main.ts'),
+      [],
+      { ...env, METRICS_PORT: String(ports.features), FEATURES_GROUP_ID: `searchop-features${groupSuffix}` },
+      join(logs, 'feature-processor.log'),
+    );
+    const compactor = startProcess(
+      'compactor',
+      script('stream-processors/src/compactor/main.ts'),
+      [],
+      {
+        ...env,
+        METRICS_PORT: String(ports.compactor),
+        COMPACTOR_GROUP_ID: `searchop-compactor${groupSuffix}`,
+        COMPACTOR_FLUSH_INTERVAL_MS: '2000',
+      },
+      join(logs, 'compactor.log'),
+    );
+    const collector = startProcess(
+      'collector',
+      script('producers/src/collector/main.ts'),
+      [],
+      { ...env, COLLECTOR_PORT: String(ports.collector) },
+      join(logs, 'collector.log'),
+    );
+    services.push(features, compactor, collector);
+    await waitForHttp(`http://127.0.0.1:${ports.features}/health`, 120_000, features);
+    await waitForHttp(`http://127.0.0.1:${ports.compactor}/health`, 120_000, compactor);
+    await waitForHttp(`http://127.0.0.1:${ports.collector}/health`, 120_000, collector);
+    console.log(`  running; logs in ${logs}`);
+
+    step(
+      `4/8 simulated history: ${options.historyEvents} events from the ${options.world} world (text-ranked storefront)`,
+    );
+    const worldArgs =
+      options.world === 'homedepot'
+        ? ['--world', 'homedepot', ...(options.judgments ? ['--judgments', options.judgments] : [])]
+        : ['--world', 'generated'];
+    await runCommand(
+      'simulator',
+      script('producers/src/simulator/main.ts'),
+      [
+        ...worldArgs,
+        '--seed',
+        String(options.seed),
+        '--clock',
+        'simulated',
+        '--events',
+        String(options.historyEvents),
+        '--ranker',
+        'text',
+        '--out-dir',
+        worldDir,
+        '--progress-seconds',
+        '10',
+      ],
+      env,
+      join(logs, 'simulator-history.log'),
+    );
+    await waitForCatchUp(settings, [`searchop-features${groupSuffix}`, `searchop-compactor${groupSuffix}`], suffix);
+
+    const truth = join(worldDir, 'truth.jsonl');
+    step('5/8 train on the history (backfill), evaluate, gate, promote');
+    await runCommand(
+      'trainer',
+      script('trainer/src/cli.ts'),
+      [
+        'run',
+        '--offline-store',
+        offlineStore,
+        '--registry',
+        registry,
+        ...(existsSync(truth) ? ['--truth', truth] : []),
+      ],
+      env,
+      join(logs, 'trainer-1.log'),
+    );
+
+    step('6/8 ranker on the promoted model');
+    const ranker = startProcess(
+      'ranker',
+      script('ranker/src/main.ts'),
+      [],
+      { ...env, RANKER_PORT: String(ports.ranker), RANKER_HOST: '127.0.0.1' },
+      join(logs, 'ranker.log'),
+    );
+    services.push(ranker);
+    await waitForHttp(`http://127.0.0.1:${ports.ranker}/ready`, 120_000, ranker);
+
+    step(
+      `7/8 closed loop: ${options.liveSeconds} s of live traffic ranked by POST /rank, then retrain on the feature log`,
+    );
+    await runCommand(
+      'simulator',
+      script('producers/src/simulator/main.ts'),
+      [
+        ...worldArgs,
+        '--seed',
+        String(options.seed + 1),
+        '--clock',
+        'real',
+        '--duration',
+        String(options.liveSeconds),
+        '--rate',
+        String(options.liveRate),
+        '--ranker',
+        'http',
+        '--rank-url',
+        `http://127.0.0.1:${ports.ranker}/rank`,
+        '--skip-catalog',
+        '--progress-seconds',
+        '10',
+      ],
+      env,
+      join(logs, 'simulator-live.log'),
+    );
+    await waitForCatchUp(settings, [`searchop-features${groupSuffix}`, `searchop-compactor${groupSuffix}`], suffix);
+    await runCommand(
+      'trainer',
+      script('trainer/src/cli.ts'),
+      [
+        'run',
+        '--offline-store',
+        offlineStore,
+        '--registry',
+        registry,
+        ...(existsSync(truth) ? ['--truth', truth] : []),
+      ],
+      env,
+      join(logs, 'trainer-2.log'),
+    );
+
+    step('8/8 summary');
+    await printSummary(settings, { registry, logs, began, suffix, groupSuffix });
+    if (options.keepRunning) {
+      console.log('\nServices keep running (Ctrl-C stops them).');
+      await new Promise(() => undefined);
+    }
+  } finally {
+    if (!options.keepRunning) await stopAll();
+  }
+}
+
+/** Waits until the consumer groups have committed everything produced so far. */
+async function waitForCatchUp(settings: StackSettings, groups: readonly string[], suffix: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'searchop-pipeline',
+    brokers: [settings.kafkaBrokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      let lag = 0;
+      const topicNames = (await admin.listTopics()).filter((t) => t.endsWith(suffix) && !t.endsWith('.dlq'));
+      for (const group of groups) {
+        const committed = await admin.fetchOffsets({ groupId: group, topics: topicNames });
+        for (const { topic, partitions } of committed) {
+          for (const end of await admin.fetchTopicOffsets(topic)) {
+            const at = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+            if (Number(end.high) > Number(end.low))
+              lag += Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
+          }
+        }
+      }
+      if (lag === 0) return;
+      if (Date.now() > deadline) throw new Error(`consumers still ${lag} records behind after 10 minutes`);
+      process.stdout.write(`  waiting for the processors: ${lag} records behind\r`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface SummaryContext {
+  readonly registry: string;
+  readonly logs: string;
+  readonly began: number;
+  readonly suffix: string;
+  readonly groupSuffix: string;
+}
+
+async function printSummary(settings: StackSettings, context: SummaryContext): Promise<void> {
+  const features = await scrape(`http://127.0.0.1:${ports.features}/metrics`);
+  const ranker = await scrape(`http://127.0.0.1:${ports.ranker}/metrics`);
+  const seconds = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v * 1000).toFixed(1)} ms`);
+  const events = ['impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog'].map(
+    (id) =>
+      [
+        id,
+        total(
+          features,
+          'searchop_consumer_records_total',
+          (l) =>
+            (l['topic'] ?? '').includes(id === 'impressions' ? 'search-impressions' : id) &&
+            l['outcome'] === 'processed',
+        ),
+      ] as const,
+  );
+  console.log('\nEvents processed by the feature processor');
+  for (const [id, count] of events) console.log(`  ${id.padEnd(14)} ${count}`);
+  console.log(
+    `  freshness p50 ${seconds(histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.5))}, p99 ${seconds(histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.99))}`,
+  );
+  console.log(`  consumer lag at the end: ${total(features, 'kafka_consumergroup_lag')} records`);
+  console.log(
+    `\n/rank: ${total(ranker, 'rank_requests_total')} requests, latency p50 ${seconds(histogramQuantile(ranker, 'rank_request_duration_seconds', 0.5))}, p99 ${seconds(histogramQuantile(ranker, 'rank_request_duration_seconds', 0.99))}`,
+  );
+
+  console.log('\nModels (validation period; NDCG@10 truth = against the world’s true relevance)');
+  const pointer = join(context.registry, 'models', 'current_model_version.txt');
+  const current = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : 'none';
+  for (
+    let version = 1;
+    existsSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`));
+    version++
+  ) {
+    const report = JSON.parse(
+      readFileSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`), 'utf8'),
+    ) as Record<string, unknown>;
+    console.log(
+      `  v${version}${String(version) === current ? ' (production)' : ''}: ${JSON.stringify(report['metrics'] ?? report).slice(0, 600)}`,
+    );
+  }
+  console.log(`\nWhere to look next
+  ranker       http://127.0.0.1:${ports.ranker}/rank  (POST), /metrics, /docs/json
+  collector    http://127.0.0.1:${ports.collector}/v1/events, /metrics
+  processors   http://127.0.0.1:${ports.features}/metrics, http://127.0.0.1:${ports.compactor}/metrics
+  logs         ${context.logs}
+  registry     ${context.registry}
+  finished in ${((Date.now() - context.began) / 1000).toFixed(0)} s`);
+  void settings;
+}
