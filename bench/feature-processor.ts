@@ -225,7 +225,7 @@ for (let i = 0; i < PAIRS; i += 5_000) {
     partition: 0,
     offset: i + k,
     event: {
-      type: 'click',
+      type: 'click' as const,
       value: {
         event_id: 'e',
         occurred_at: now,
