@@ -264,6 +264,88 @@ export declare namespace IoSearchopEvents {
     }
 }
 
+// ranking-log.avsc
+export type RankingLog = IoSearchopRanking.RankingLog;
+
+export declare namespace IoSearchopRanking {
+    export interface RankedItem {
+        product_id: string;
+        /**
+         * 1-based position in the served list.
+         */
+        position: number;
+        /**
+         * The model's score; null when no model scored the list.
+         *
+         * Default: null
+         */
+        score: null | number;
+        /**
+         * The first-stage retrieval score the caller sent, if any.
+         *
+         * Default: null
+         */
+        retrieval_score: null | number;
+        /**
+         * The feature vector the model scored, in feature_spec_version's order; NaN is a missing value.
+         */
+        features: number[];
+    }
+    /**
+     * One ranking served by the ranker's POST /rank: the exact feature vectors it scored, in served order, with the model that scored them. The trainer joins it (by request_id) with the impressions, clicks, carts and purchases that followed and learns from what was served, so training and serving cannot drift.
+     */
+    export interface RankingLog {
+        /**
+         * The ranking's request_id, returned to the caller; storefronts echo it in SearchImpression.request_id.
+         */
+        request_id: string;
+        /**
+         * When the ranking was computed: the 'now' of its windowed features, epoch milliseconds UTC.
+         */
+        occurred_at: number;
+        /**
+         * The query as the caller sent it.
+         */
+        query: string;
+        /**
+         * normalizeQuery(query): the key of its per-query features.
+         */
+        normalized_query: string;
+        /**
+         * Default: null
+         */
+        user_id: null | string;
+        /**
+         * Default: null
+         */
+        session_id: null | string;
+        /**
+         * Version of the model that scored the list (registry model_v{N}); null when none was loaded and the list kept its input order.
+         *
+         * Default: null
+         */
+        model_version: null | number;
+        /**
+         * The feature spec (schemas/src/features/spec.ts) that names and orders every items[].features.
+         */
+        feature_spec_version: string;
+        /**
+         * True when the ranking was served without the full feature store or without a model (see degraded_reason).
+         */
+        degraded: boolean;
+        /**
+         * Why it was degraded, comma-separated when several held: feature_store_timeout, feature_store_error, circuit_open (features were the spec's defaults), no_model, scoring_failed (input order); null when not degraded.
+         *
+         * Default: null
+         */
+        degraded_reason: null | string;
+        /**
+         * The products served, in served order.
+         */
+        items: IoSearchopRanking.RankedItem[];
+    }
+}
+
 // search-impression.avsc
 export type SearchImpression = IoSearchopEvents.SearchImpression;
 
