@@ -112,7 +112,7 @@ export function loadConfig<Schema extends z.ZodType>(schema: Schema, env: Env): 
 }
 
 function redact(key: string, value: string): string {
-  return /PASSWORD|SECRET|TOKEN|KEY$/.test(key) ? '***' : value;
+  return /PASSWORD|SECRET|TOKEN|KEYS?$/.test(key) ? '***' : value;
 }
 
 export function readConfigFile(key: string, path: string): string {

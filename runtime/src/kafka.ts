@@ -3,7 +3,11 @@ import { readConfigFile, type KafkaEnv } from './config.ts';
 import type { Logger } from './logger.ts';
 
 /** kafkajs client from the shared KAFKA_* settings; TLS and SASL/SCRAM as MSK and Confluent Cloud use. */
-export function createKafka(env: Omit<KafkaEnv, 'TOPIC_NAME_SUFFIX'>, logger: Logger, clientId: string = env.KAFKA_CLIENT_ID): Kafka {
+export function createKafka(
+  env: Omit<KafkaEnv, 'TOPIC_NAME_SUFFIX'>,
+  logger: Logger,
+  clientId: string = env.KAFKA_CLIENT_ID,
+): Kafka {
   const config: KafkaConfig = {
     clientId,
     brokers: env.KAFKA_BROKERS,

@@ -2,6 +2,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { SchemaError, SchemaErrorCode } from './errors.ts';
+import { WireEncoder } from './wire-encoder.ts';
 import { avroTypeOf, rawSchemaOf, topics, type TopicSpec, type TopicSpecBase } from './topics.ts';
 
 /**
@@ -17,6 +18,7 @@ export class EventCodec {
   readonly #subjectIds = new Map<string, Set<number>>();
   /** Per (subject, writer schema id): null when the writer is our own schema, else a resolver. */
   readonly #resolvers = new Map<string, avro.Resolver | null>();
+  readonly #encoder = new WireEncoder();
 
   private constructor(registry: SchemaRegistry, writerIds: Map<string, number>) {
     this.#registry = registry;
@@ -66,13 +68,9 @@ export class EventCodec {
         `invalid ${spec.id} value: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`,
       );
     }
-    // Confluent wire format: magic byte 0, the schema id (big-endian int32), the Avro binary. The id
-    // is the registry's id of exactly this schema (connect() looked it up), so our compiled type
-    // writes it without a call to the client.
-    const header = Buffer.allocUnsafe(5);
-    header[0] = 0;
-    header.writeInt32BE(this.writerId(spec), 1);
-    return Buffer.concat([header, type.toBuffer(value)]);
+    // The id is the registry's id of exactly this schema (connect() looked it up), so our compiled
+    // type writes the Confluent wire format without a call to the client.
+    return this.#encoder.encode(type, this.writerId(spec), value);
   }
 
   /** Decodes a record of `spec`'s topic; typed errors for each way a record can be poison. */

@@ -6,3 +6,4 @@ export * from './errors.ts';
 export * from './provision.ts';
 export * from './features/index.ts';
 export * from './model-registry.ts';
+export * from './wire-encoder.ts';

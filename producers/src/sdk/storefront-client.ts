@@ -1,6 +1,14 @@
 import { Partitioners, type Kafka, type Message, type Producer, type RetryOptions, type TopicMessages } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { eventTypes, type EventCodec, type EventOf, type EventType, type TopicSpec } from '@searchop/schemas';
+import {
+  WireEncoder,
+  avroTypeOf,
+  eventTypes,
+  type EventCodec,
+  type EventOf,
+  type EventType,
+  type TopicSpec,
+} from '@searchop/schemas';
 import { ProducerError, ProducerErrorCode } from '../errors.ts';
 import { RecentIds } from './recent-ids.ts';
 
@@ -52,8 +60,10 @@ export class StorefrontClient {
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> = Promise.resolve();
+  #sendInFlight = false;
   #roomWaiters: (() => void)[] = [];
   #closed = false;
+  readonly #encoder = new WireEncoder();
   readonly #sent: Counter<'type'>;
   readonly #failed: Counter<'type'>;
   readonly #duplicates: Counter<'type'>;
@@ -92,6 +102,8 @@ export class StorefrontClient {
       name: 'searchop_events_buffered',
       help: 'Events accepted but not yet acknowledged',
       registers,
+      // Read when scraped rather than set on every event.
+      collect: () => this.#buffered.set(this.outstanding),
     });
     this.#batchSeconds = new Histogram({
       name: 'searchop_produce_batch_duration_seconds',
@@ -133,31 +145,55 @@ export class StorefrontClient {
     return this.emit('product_change', event);
   }
 
-  /** Validates and encodes now (throws SCH_INVALID_VALUE), resolves once Kafka acknowledged the event. */
-  async emit<T extends EventType>(type: T, event: EventOf<T>): Promise<EmitOutcome> {
-    if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
-    const spec = eventTypes[type] as unknown as TopicSpec<EventOf<T>>;
-    const value = await this.#codec.encode(spec, event);
-    const eventId = (event as { event_id: string }).event_id;
-    if (this.#recent?.seen(eventId)) {
-      this.#duplicates.inc({ type });
-      return 'duplicate';
+  /**
+   * Validates and encodes now (rejects with SCH_INVALID_VALUE), resolves once Kafka acknowledged the
+   * event. Not an async function: on the common path it makes one promise per event, not three.
+   */
+  emit<T extends EventType>(type: T, event: EventOf<T>): Promise<EmitOutcome> {
+    try {
+      if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
+      const spec = eventTypes[type] as unknown as TopicSpec<EventOf<T>>;
+      // The compiled check first; the path-collecting one only for a value that fails it.
+      const avro = avroTypeOf(spec);
+      if (!avro.isValid(event)) return this.#refuse(spec, event);
+      const value = this.#encoder.encode(avro, this.#codec.writerId(spec), event);
+      const eventId = (event as { event_id: string }).event_id;
+      if (this.#recent?.seen(eventId)) {
+        this.#duplicates.inc({ type });
+        return Promise.resolve('duplicate');
+      }
+      const topic = this.#topicNames[spec.id] ?? spec.name;
+      const message = { key: String((event as unknown as Record<string, unknown>)[spec.keyField]), value };
+      if (this.#buffer.length + this.#inFlight >= this.#maxBuffered) {
+        return this.#enqueueWhenRoom(topic, message, eventId, type);
+      }
+      return this.#enqueue(topic, message, eventId, type);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /** Rejects with the codec's SCH_INVALID_VALUE, which names every field that fails the schema. */
+  async #refuse<V>(spec: TopicSpec<V>, event: V): Promise<never> {
+    await this.#codec.encode(spec, event);
+    throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `invalid ${spec.id} value`);
+  }
+
+  /**
+   * Back-pressure: waits for room, then enqueues in the same step as the last check, so that waiters
+   * woken together cannot all pass the check before any of them took the room.
+   */
+  async #enqueueWhenRoom(topic: string, message: Message, eventId: string, type: EventType): Promise<EmitOutcome> {
     while (this.#buffer.length + this.#inFlight >= this.#maxBuffered) {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
       if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
     }
-    const key = String((event as unknown as Record<string, unknown>)[spec.keyField]);
+    return this.#enqueue(topic, message, eventId, type);
+  }
+
+  #enqueue(topic: string, message: Message, eventId: string, type: EventType): Promise<EmitOutcome> {
     return new Promise<EmitOutcome>((resolve, reject) => {
-      this.#buffer.push({
-        topic: this.#topicNames[spec.id] ?? spec.name,
-        message: { key, value },
-        eventId,
-        type,
-        resolve,
-        reject,
-      });
-      this.#buffered.set(this.#buffer.length + this.#inFlight);
+      this.#buffer.push({ topic, message, eventId, type, resolve, reject });
       if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
       else this.#scheduleSend(this.#lingerMs);
     });
@@ -172,8 +208,10 @@ export class StorefrontClient {
   async flush(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    while (this.#buffer.length > 0) this.#enqueueSend();
-    await this.#sending;
+    while (this.#buffer.length > 0 || this.#sendInFlight) {
+      this.#enqueueSend();
+      await this.#sending;
+    }
   }
 
   /** Stops accepting events, flushes the buffer, disconnects. */
@@ -197,12 +235,18 @@ export class StorefrontClient {
     }
   }
 
-  /** Takes the next batch off the buffer and chains its send after the previous one (one in flight). */
+  /**
+   * Sends the next batch unless one is in flight (one request at a time, as the idempotent producer
+   * wants). The batch is cut when the producer is free, not before: events that arrive during a
+   * round trip go out together in the next request instead of queueing as many small ones.
+   */
   #enqueueSend(): void {
+    if (this.#sendInFlight) return; // #send() sends what has accumulated when it is done
     const batch = this.#buffer.splice(0, this.#maxBatchSize);
     if (batch.length === 0) return;
     this.#inFlight += batch.length;
-    this.#sending = this.#sending.then(() => this.#send(batch));
+    this.#sendInFlight = true;
+    this.#sending = this.#send(batch);
   }
 
   async #send(batch: Pending[]): Promise<void> {
@@ -217,10 +261,8 @@ export class StorefrontClient {
     try {
       await this.#producer.sendBatch({ topicMessages, acks: -1 });
       end();
-      for (const p of batch) {
-        this.#sent.inc({ type: p.type });
-        p.resolve('sent');
-      }
+      countByType(this.#sent, batch);
+      for (const p of batch) p.resolve('sent');
     } catch (cause) {
       const error = new ProducerError(
         ProducerErrorCode.KAFKA_UNAVAILABLE,
@@ -230,17 +272,24 @@ export class StorefrontClient {
           retriable: true,
         },
       );
+      countByType(this.#failed, batch);
       for (const p of batch) {
-        this.#failed.inc({ type: p.type });
         this.#recent?.forget(p.eventId);
         p.reject(error);
       }
     } finally {
       this.#inFlight -= batch.length;
-      this.#buffered.set(this.#buffer.length + this.#inFlight);
+      this.#sendInFlight = false;
       for (const waiter of this.#roomWaiters.splice(0)) waiter();
-      // Events that arrived while this batch was in flight and filled a batch go out next.
-      if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
+      // Events that arrived during this round trip have waited at least as long as the linger: send them now.
+      if (this.#buffer.length > 0) this.#scheduleSend(0);
     }
   }
+}
+
+/** One counter update per event type of a batch, not one per event. */
+function countByType(counter: Counter<'type'>, batch: readonly Pending[]): void {
+  const counts = new Map<EventType, number>();
+  for (const p of batch) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
+  for (const [type, n] of counts) counter.inc({ type }, n);
 }
