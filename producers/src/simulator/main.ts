@@ -86,7 +86,8 @@ const runLength =
   options.duration !== undefined
     ? options.duration * 1000
     : ((options.events ?? 0) / options.rate) * 1000 + RAMP_UP_MARGIN_MS;
-const startMs = options.start !== undefined ? Date.parse(options.start) : historyEnd - runLength;
+// Event times are Avro longs (whole milliseconds): a fractional --rate must not make them fractional.
+const startMs = options.start !== undefined ? Date.parse(options.start) : Math.floor(historyEnd - runLength);
 const durationMs =
   options.duration !== undefined
     ? options.duration * 1000

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { repoRoot, type StackSettings } from '../settings.ts';
@@ -21,6 +21,24 @@ export interface PipelineOptions {
 }
 
 const ports = { collector: 8090, ranker: 8080, features: 9465, compactor: 9464 } as const;
+const HISTORY_SECONDS = 14 * 86_400;
+
+/**
+ * The trainer's configuration for a pipeline run: the project's own (trainer/config), with
+ * attribution windows short enough that the minutes of live, closed-loop traffic become examples.
+ */
+function writeTrainerConfig(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const file of ['gates.json', 'lightgbm.json', 'data.json']) {
+    const config = JSON.parse(readFileSync(join(repoRoot, 'trainer', 'config', file), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (file === 'data.json') config['attribution_minutes'] = { click: 2, add_to_cart: 5, purchase: 5 };
+    writeFileSync(join(dir, file), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  return dir;
+}
 const script = (path: string) => join(repoRoot, path);
 
 /**
@@ -65,6 +83,17 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
   try {
     const groupSuffix = suffix;
+    // What each consumer group reads: the feature processor behaviour and the catalogue, the compactor everything.
+    const consumers = [
+      {
+        group: `searchop-features${groupSuffix}`,
+        topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog'],
+      },
+      {
+        group: `searchop-compactor${groupSuffix}`,
+        topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog', 'ranking-log'],
+      },
+    ].map(({ group, topics }) => ({ group, topics: topics.map((t) => `searchop.${t}.v1${suffix}`) }));
     const features = startProcess(
       'feature-processor',
       script('stream-processors/src/features/main.ts'),
@@ -115,6 +144,9 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
         'simulated',
         '--events',
         String(options.historyEvents),
+        // History spread over two weeks of event time, ending now: the windows (1 h … 30 d) all see data.
+        '--rate',
+        (options.historyEvents / HISTORY_SECONDS).toFixed(6),
         '--ranker',
         'text',
         '--out-dir',
@@ -125,15 +157,18 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       env,
       join(logs, 'simulator-history.log'),
     );
-    await waitForCatchUp(settings, [`searchop-features${groupSuffix}`, `searchop-compactor${groupSuffix}`], suffix);
+    await waitForCatchUp(settings, consumers);
 
     const truth = join(worldDir, 'truth.jsonl');
+    const trainerConfig = writeTrainerConfig(join(work, 'trainer-config'));
     step('5/8 train on the history (backfill), evaluate, gate, promote');
     await runCommand(
       'trainer',
       script('trainer/src/cli.ts'),
       [
         'run',
+        '--config',
+        trainerConfig,
         '--offline-store',
         offlineStore,
         '--registry',
@@ -182,12 +217,14 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       env,
       join(logs, 'simulator-live.log'),
     );
-    await waitForCatchUp(settings, [`searchop-features${groupSuffix}`, `searchop-compactor${groupSuffix}`], suffix);
+    await waitForCatchUp(settings, consumers);
     await runCommand(
       'trainer',
       script('trainer/src/cli.ts'),
       [
         'run',
+        '--config',
+        trainerConfig,
         '--offline-store',
         offlineStore,
         '--registry',
@@ -199,7 +236,7 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
     );
 
     step('8/8 summary');
-    await printSummary(settings, { registry, logs, began, suffix, groupSuffix });
+    await printSummary(settings, { registry, logs, began });
     if (options.keepRunning) {
       console.log('\nServices keep running (Ctrl-C stops them).');
       await new Promise(() => undefined);
@@ -209,8 +246,11 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
   }
 }
 
-/** Waits until the consumer groups have committed everything produced so far. */
-async function waitForCatchUp(settings: StackSettings, groups: readonly string[], suffix: string): Promise<void> {
+/** Waits until each consumer group has committed everything produced so far on the topics it reads. */
+async function waitForCatchUp(
+  settings: StackSettings,
+  consumers: readonly { group: string; topics: string[] }[],
+): Promise<void> {
   const admin = new Kafka({
     clientId: 'searchop-pipeline',
     brokers: [settings.kafkaBrokers],
@@ -221,10 +261,8 @@ async function waitForCatchUp(settings: StackSettings, groups: readonly string[]
     const deadline = Date.now() + 600_000;
     for (;;) {
       let lag = 0;
-      const topicNames = (await admin.listTopics()).filter((t) => t.endsWith(suffix) && !t.endsWith('.dlq'));
-      for (const group of groups) {
-        const committed = await admin.fetchOffsets({ groupId: group, topics: topicNames });
-        for (const { topic, partitions } of committed) {
+      for (const { group, topics } of consumers) {
+        for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
           for (const end of await admin.fetchTopicOffsets(topic)) {
             const at = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
             if (Number(end.high) > Number(end.low))
@@ -234,8 +272,8 @@ async function waitForCatchUp(settings: StackSettings, groups: readonly string[]
       }
       if (lag === 0) return;
       if (Date.now() > deadline) throw new Error(`consumers still ${lag} records behind after 10 minutes`);
-      process.stdout.write(`  waiting for the processors: ${lag} records behind\r`);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      process.stdout.write(`  waiting for the processors: ${lag} records behind\n`);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
   } finally {
     await admin.disconnect();
@@ -246,8 +284,6 @@ interface SummaryContext {
   readonly registry: string;
   readonly logs: string;
   readonly began: number;
-  readonly suffix: string;
-  readonly groupSuffix: string;
 }
 
 async function printSummary(settings: StackSettings, context: SummaryContext): Promise<void> {
