@@ -54,6 +54,8 @@ export async function runCommand(
   args: readonly string[],
   env: Record<string, string>,
   logFile: string,
+  /** Exit codes that are outcomes rather than failures (the trainer's 3: registered, not promoted). */
+  okExitCodes: readonly number[] = [0],
 ): Promise<string> {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -75,7 +77,7 @@ export async function runCommand(
   child.stderr?.on('data', (c: Buffer) => show(c, false));
   const [code] = (await once(child, 'exit')) as [number | null];
   log.end();
-  if (code !== 0)
+  if (code === null || !okExitCodes.includes(code))
     throw new StackError(StackErrorCode.START_FAILED, `${name} exited with ${code}; log ${logFile}:\n${tail}`);
   return stdout;
 }

@@ -34,7 +34,7 @@ function writeTrainerConfig(dir: string): string {
       string,
       unknown
     >;
-    if (file === 'data.json') config['attribution_minutes'] = { click: 2, add_to_cart: 5, purchase: 5 };
+    if (file === 'data.json') config['attribution_minutes'] = { click: 1, add_to_cart: 1, purchase: 1 };
     writeFileSync(join(dir, file), `${JSON.stringify(config, null, 2)}\n`);
   }
   return dir;
@@ -233,6 +233,7 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       ],
       env,
       join(logs, 'trainer-2.log'),
+      [0, 3],
     );
 
     step('8/8 summary');
