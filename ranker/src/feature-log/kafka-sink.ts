@@ -1,0 +1,89 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { isSearchOpError } from '@searchop/runtime';
+import { SchemaErrorCode, type EventCodec, type RankingLog, type TopicSpec } from '@searchop/schemas';
+import type { RankingLogSink } from './feature-log.ts';
+
+/**
+ * Writes feature-log records to their topic through an idempotent kafkajs producer (broker-side
+ * dedupe of retried batches), each validated and encoded by the typed codec (Confluent wire format).
+ * Connects on first use and again after a failure, so a Kafka outage at start-up or later only
+ * costs the records sent meanwhile, never the ranker's start or its answers.
+ */
+export class KafkaRankingSink implements RankingLogSink {
+  readonly #producer: Producer;
+  readonly #spec: TopicSpec<RankingLog>;
+  readonly #connect: () => Promise<void>;
+  readonly #codec: () => Promise<EventCodec>;
+  readonly #maxRequestBytes: number;
+
+  /**
+   * `codec` is called on first use (and after it failed): the schema registry may be away at
+   * start-up. A ranking of 1,000 candidates is about half a megabyte, so records are sent in
+   * requests of at most `maxRequestBytes`, under the broker's default message.max.bytes (1 MiB),
+   * which bounds a partition's record batch; a single record above it is refused (and counted).
+   */
+  constructor(kafka: Kafka, codec: () => Promise<EventCodec>, spec: TopicSpec<RankingLog>, maxRequestBytes = 900_000) {
+    this.#spec = spec;
+    this.#maxRequestBytes = maxRequestBytes;
+    this.#codec = untilItSucceeds(codec);
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // A few seconds of retries: a leader election passes, an outage surfaces as dropped records.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
+    });
+    this.#connect = untilItSucceeds(() => this.#producer.connect());
+  }
+
+  async send(records: readonly RankingLog[]): Promise<{ refused: number }> {
+    const codec = await this.#codec();
+    await this.#connect();
+    let refused = 0;
+    let chunk: { key: string; value: Buffer }[] = [];
+    let chunkBytes = 0;
+    for (const record of records) {
+      let value: Buffer;
+      try {
+        value = await codec.encode(this.#spec, record);
+      } catch (error) {
+        if (!isSearchOpError(error, SchemaErrorCode.INVALID_VALUE)) throw error;
+        refused++;
+        continue;
+      }
+      if (value.length > this.#maxRequestBytes) {
+        refused++;
+        continue;
+      }
+      if (chunkBytes + value.length > this.#maxRequestBytes) {
+        await this.#produce(chunk);
+        chunk = [];
+        chunkBytes = 0;
+      }
+      chunk.push({ key: record.request_id, value });
+      chunkBytes += value.length;
+    }
+    if (chunk.length > 0) await this.#produce(chunk);
+    return { refused };
+  }
+
+  #produce(messages: { key: string; value: Buffer }[]) {
+    return this.#producer.send({ topic: this.#spec.name, acks: -1, messages });
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.disconnect();
+  }
+}
+
+/** Memoizes an async set-up step; a failure is forgotten, so the next call tries again. */
+function untilItSucceeds<T>(step: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= step().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    }));
+}

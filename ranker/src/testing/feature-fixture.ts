@@ -1,0 +1,137 @@
+import type { RedisClient } from '@searchop/runtime';
+import { randomUUID } from 'node:crypto';
+import {
+  applyIncrements,
+  catalogEntryOf,
+  emptyState,
+  encodeState,
+  incrementsOf,
+  normalizeQuery,
+  type BehaviourEvent,
+  type EntityState,
+  type IoSearchopCatalog,
+  type KeyLayout,
+} from '@searchop/schemas';
+
+/**
+ * Test and benchmark support: feature-store content in exactly the encodings the stream processor
+ * writes. Behaviour events go through the spec's own incrementsOf/applyIncrements (what the Lua
+ * script applies), catalogue products through catalogEntryOf with the document-frequency and
+ * title-length statistics the catalogue script keeps.
+ */
+export class FeatureFixture {
+  readonly #keys: KeyLayout;
+  readonly #states = new Map<string, EntityState>();
+  readonly #catalog = new Map<string, string[]>();
+  readonly #entries = new Map<string, string>();
+
+  constructor(keys: KeyLayout) {
+    this.#keys = keys;
+  }
+
+  behaviour(event: BehaviourEvent): this {
+    for (const { entity, increment } of incrementsOf(event)) {
+      const key = this.#keys.counters(entity);
+      let state = this.#states.get(key);
+      if (!state) this.#states.set(key, (state = emptyState()));
+      applyIncrements(state, [increment]);
+    }
+    return this;
+  }
+
+  product(productId: string, product: IoSearchopCatalog.Product): this {
+    const entry = catalogEntryOf(product);
+    this.#catalog.set(productId, entry.t);
+    this.#entries.set(this.#keys.productCatalog(productId), JSON.stringify(entry));
+    return this;
+  }
+
+  /** Writes everything, `chunk` commands at a time (replacing what those keys held). */
+  async write(redis: RedisClient, chunk = 5_000): Promise<void> {
+    const commands: [string, ...(string | number | Buffer)[]][] = [];
+    for (const [key, state] of this.#states) commands.push(['set', key, encodeState(state)]);
+    for (const [key, json] of this.#entries) commands.push(['set', key, json]);
+    const df = new Map<string, number>();
+    let totalLength = 0;
+    for (const terms of this.#catalog.values()) {
+      totalLength += terms.length;
+      for (const term of new Set(terms)) df.set(term, (df.get(term) ?? 0) + 1);
+    }
+    if (this.#catalog.size > 0) {
+      commands.push(['del', this.#keys.textDocumentFrequency()]);
+      for (const [term, count] of df) commands.push(['hset', this.#keys.textDocumentFrequency(), term, count]);
+      commands.push(['hset', this.#keys.textStats(), 'documents', this.#catalog.size, 'total_length', totalLength]);
+    }
+    // Single commands issued together: auto-pipelined, and valid on a cluster (one slot per key).
+    for (let i = 0; i < commands.length; i += chunk) {
+      await Promise.all(commands.slice(i, i + chunk).map(([name, ...args]) => redis.call(name, ...args)));
+    }
+  }
+
+  get keyCount(): number {
+    return this.#states.size + this.#entries.size;
+  }
+}
+
+/** A catalogue product with sensible defaults for the fields a test does not care about. */
+export function product(title: string, fields: Partial<IoSearchopCatalog.Product> = {}): IoSearchopCatalog.Product {
+  return {
+    title,
+    brand: null,
+    category_path: [],
+    price_minor: null,
+    currency: null,
+    rating: null,
+    review_count: 0,
+    available: true,
+    released_at: null,
+    attributes: {},
+    ...fields,
+  };
+}
+
+/** Removes every key under a test's prefix (single Redis). */
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  if (!('scanStream' in redis)) return;
+  for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1_000 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) await redis.del(...keys);
+  }
+}
+
+/** A search impression of `productIds` at positions 1, 2, … for a query, in session "s". */
+export function impressionEvent(query: string, productIds: readonly string[], at: number): BehaviourEvent {
+  return {
+    type: 'search_impression',
+    value: {
+      event_id: randomUUID(),
+      request_id: null,
+      occurred_at: at,
+      query,
+      normalized_query: normalizeQuery(query),
+      user_id: null,
+      session_id: 's',
+      page: 1,
+      device: 'OTHER',
+      items: productIds.map((product_id, i) => ({ product_id, position: i + 1, retrieval_score: null })),
+    },
+  };
+}
+
+/** A click on a product, from a search for `query` (null: not from a search). */
+export function clickEvent(productId: string, at: number, query: string | null): BehaviourEvent {
+  return {
+    type: 'click',
+    value: {
+      event_id: randomUUID(),
+      occurred_at: at,
+      impression_id: null,
+      request_id: null,
+      query,
+      normalized_query: query === null ? null : normalizeQuery(query),
+      user_id: null,
+      session_id: 's',
+      product_id: productId,
+      position: 1,
+    },
+  };
+}

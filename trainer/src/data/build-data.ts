@@ -1,0 +1,167 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { TrainerError, TrainerErrorCode } from '../errors.ts';
+import { Backfill } from './backfill.ts';
+import type { DataConfig } from './data-config.ts';
+import { replaySteps } from './event-stream.ts';
+import { createExamplesTable, ExampleWriter, persistExamples, writeTrainingFile } from './examples-table.ts';
+import { featureLogStatements } from './feature-log.ts';
+import { labelStatements } from './labels.ts';
+import { iso, periodOf, type Period } from './period.ts';
+import type { OfflineStoreDb } from './store.ts';
+
+const PROGRESS_EVERY_MS = 15_000;
+
+export interface BuildDataOptions {
+  readonly config: DataConfig;
+  /** Where the training file goes. */
+  readonly trainingFile: string;
+  /** Where the examples (with product ids and queries) and the served lists are kept for evaluation. */
+  readonly examplesFile: string;
+  readonly listsFile: string;
+  /** First instant of the examples (default: end − window_days). */
+  readonly since?: number;
+  /** End of the data, exclusive (default: just after the newest event in the store). */
+  readonly until?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+export interface DataCounts {
+  /** Search impressions (result pages) in the example period. */
+  readonly impressions: number;
+  /** Products shown in them (one per impression and distinct product): the "impressions" of the features. */
+  readonly shownProducts: number;
+  /** Served lists (query groups) by source, and how many of them had a click. */
+  readonly lists: { readonly log: number; readonly backfill: number; readonly withClicks: number };
+  /** Rows written to the training file, by source. */
+  readonly examples: { readonly log: number; readonly backfill: number };
+  readonly groups: number;
+  /** Events replayed for the backfill (warm-up included). */
+  readonly replayedEvents: number;
+}
+
+export interface BuiltData {
+  readonly period: Period;
+  readonly trainingFile: string;
+  readonly files: { readonly examples: string; readonly lists: string };
+  readonly counts: DataCounts;
+}
+
+/**
+ * build-data: labels every product shown in the period (labels.ts), takes the features of the lists the
+ * ranker served from its log (feature-log.ts), replays the events for the others (backfill.ts), and
+ * writes the training file. The examples (with product ids and queries) and the served lists are
+ * written next to it for evaluation (see store.ts openWorkDb).
+ */
+export async function buildData(db: OfflineStoreDb, options: BuildDataOptions): Promise<BuiltData> {
+  const { connection } = db;
+  const say = options.onProgress ?? (() => undefined);
+  const end = options.until ?? (await newestEvent(connection)) + 1;
+  const period = periodOf(options.config, end, options.since);
+  if (period.examplesTo <= period.examplesFrom) {
+    throw new TrainerError(
+      TrainerErrorCode.NO_DATA,
+      `no complete example period: examples would span ${iso(period.examplesFrom)} .. ${iso(period.examplesTo)} ` +
+        `(data end ${iso(end)} minus the longest attribution window)`,
+    );
+  }
+  say(
+    `period: examples ${iso(period.examplesFrom)} .. ${iso(period.examplesTo)}, replay from ${iso(period.replayFrom)}, data end ${iso(end)}`,
+  );
+
+  await createExamplesTable(connection);
+  for (const sql of labelStatements(options.config, period)) await connection.run(sql);
+  const labelled = await one(connection, 'SELECT count(DISTINCT impression_id), count(*) FROM labelled');
+  if (labelled[1] === 0) {
+    throw new TrainerError(
+      TrainerErrorCode.NO_DATA,
+      `the offline store has no search impressions between ${iso(period.examplesFrom)} and ${iso(period.examplesTo)}`,
+    );
+  }
+  say(`labelled ${labelled[1]} shown products in ${labelled[0]} impressions`);
+
+  for (const sql of featureLogStatements(options.config, period)) await connection.run(sql);
+  const [logLists = 0, backfillLists = 0, withClicks = 0] = await one(
+    connection,
+    `SELECT count(*) FILTER (WHERE source = 'log'), count(*) FILTER (WHERE source = 'backfill'), count(*) FILTER (WHERE clicked) FROM lists`,
+  );
+  const [logRows = 0] = await one(connection, "SELECT count(*) FROM examples WHERE source = 'log'");
+  const [toBackfill = 0] = await one(connection, 'SELECT count(*) FROM backfill_groups');
+  say(
+    `lists: ${logLists} from the feature log (${logRows} examples), ${backfillLists} to backfill (${toBackfill} kept)`,
+  );
+
+  let replayed = 0;
+  let backfillRows = 0;
+  if (toBackfill > 0) {
+    const started = Date.now();
+    const reader = await db.connect();
+    const writer = await ExampleWriter.open(connection, 'backfill');
+    try {
+      const backfill = new Backfill();
+      let nextReport = Date.now() + PROGRESS_EVERY_MS;
+      for await (const steps of replaySteps(reader, period)) {
+        for (const step of steps) {
+          const block = backfill.step(step);
+          if (block) writer.write(block);
+        }
+        replayed += steps.length;
+        if (Date.now() >= nextReport) {
+          nextReport = Date.now() + PROGRESS_EVERY_MS;
+          say(`backfill: ${replayed} events replayed, ${writer.rowsWritten} examples (${elapsed(started)})`);
+        }
+      }
+    } finally {
+      writer.close();
+      reader.closeSync();
+    }
+    backfillRows = writer.rowsWritten;
+    say(`backfill: ${replayed} events replayed, ${backfillRows} examples in ${elapsed(started)}`);
+  }
+
+  const stats = await writeTrainingFile(connection, options.trainingFile);
+  if (stats.rows === 0) {
+    throw new TrainerError(
+      TrainerErrorCode.NO_DATA,
+      `no examples: none of the ${logLists + backfillLists} served lists in the period had a click`,
+    );
+  }
+  say(`training file: ${stats.rows} rows in ${stats.groups} groups → ${options.trainingFile}`);
+  const files = { examples: options.examplesFile, lists: options.listsFile };
+  await persistExamples(connection, files);
+  return {
+    period,
+    trainingFile: options.trainingFile,
+    files,
+    counts: {
+      impressions: labelled[0]!,
+      shownProducts: labelled[1]!,
+      lists: { log: logLists, backfill: backfillLists, withClicks },
+      examples: { log: logRows, backfill: backfillRows },
+      groups: stats.groups,
+      replayedEvents: replayed,
+    },
+  };
+}
+
+async function newestEvent(connection: DuckDBConnection): Promise<number> {
+  const [newest] = await one(
+    connection,
+    `SELECT max(ts) FROM (SELECT max(ts) AS ts FROM impressions UNION ALL SELECT max(ts) FROM clicks
+       UNION ALL SELECT max(ts) FROM add_to_carts UNION ALL SELECT max(ts) FROM purchases)`,
+  );
+  if (newest === null || newest === undefined || Number.isNaN(newest)) {
+    throw new TrainerError(TrainerErrorCode.NO_DATA, 'the offline store holds no behaviour events');
+  }
+  return newest;
+}
+
+/** The first row of a query, every value as a number (null stays null). */
+export async function one(connection: DuckDBConnection, sql: string): Promise<number[]> {
+  const reader = await connection.runAndReadAll(sql);
+  const row = reader.getRowsJS()[0] ?? [];
+  return row.map((v) => (v === null ? (null as unknown as number) : Number(v)));
+}
+
+function elapsed(startedMs: number): string {
+  return `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
+}
