@@ -44,8 +44,8 @@ async function main(verb: string | undefined): Promise<number> {
         args: process.argv.slice(3),
         options: {
           'history-events': { type: 'string', default: '40000' },
-          'live-seconds': { type: 'string', default: '60' },
-          'live-rate': { type: 'string', default: '200' },
+          'live-seconds': { type: 'string', default: '150' },
+          'live-rate': { type: 'string', default: '100' },
           world: { type: 'string', default: 'generated' },
           judgments: { type: 'string' },
           seed: { type: 'string', default: '7' },

@@ -317,6 +317,10 @@ async function printSummary(settings: StackSettings, context: SummaryContext): P
   console.log('\nModels (validation period; NDCG@10 truth = against the world’s true relevance)');
   const pointer = join(context.registry, 'models', 'current_model_version.txt');
   const current = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : 'none';
+  const rows: string[] = [
+    `  ${'model'.padEnd(16)} ${'ranking'.padEnd(11)} ${'NDCG@10'.padStart(7)} ${'MRR'.padStart(7)} ${'CTR@10'.padStart(7)} ${'NDCG@10 truth'.padStart(13)}`,
+  ];
+  const f = (v: unknown) => (typeof v === 'number' ? v.toFixed(4) : 'n/a');
   for (
     let version = 1;
     existsSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`));
@@ -324,11 +328,19 @@ async function printSummary(settings: StackSettings, context: SummaryContext): P
   ) {
     const report = JSON.parse(
       readFileSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`), 'utf8'),
-    ) as Record<string, unknown>;
-    console.log(
-      `  v${version}${String(version) === current ? ' (production)' : ''}: ${JSON.stringify(report['metrics'] ?? report).slice(0, 600)}`,
-    );
+    ) as {
+      promoted?: boolean;
+      metrics?: Record<string, { ndcg_at_10?: number; mrr?: number; ctr_at_10?: number; truth_ndcg_at_10?: number }>;
+    };
+    const label = `v${version}${String(version) === current ? ' (production)' : report.promoted === false ? ' (not promoted)' : ''}`;
+    for (const [ranking, m] of Object.entries(report.metrics ?? {})) {
+      const name = ranking === 'new' ? `v${version}` : ranking;
+      rows.push(
+        `  ${(ranking === 'new' ? label : '').padEnd(16)} ${name.padEnd(11)} ${f(m.ndcg_at_10).padStart(7)} ${f(m.mrr).padStart(7)} ${f(m.ctr_at_10).padStart(7)} ${f(m.truth_ndcg_at_10).padStart(13)}`,
+      );
+    }
   }
+  console.log(rows.join('\n'));
   console.log(`\nWhere to look next
   ranker       http://127.0.0.1:${ports.ranker}/rank  (POST), /metrics, /docs/json
   collector    http://127.0.0.1:${ports.collector}/v1/events, /metrics
