@@ -15,6 +15,10 @@ const usage = `usage: stack <up|down|status|pipeline>
           run the whole closed loop on built-in data (what npm start runs)`;
 
 async function main(verb: string | undefined): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   const settings = loadStackSettings();
   switch (verb) {
     case 'up': {
