@@ -161,23 +161,27 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
 
     const truth = join(worldDir, 'truth.jsonl');
     const trainerConfig = writeTrainerConfig(join(work, 'trainer-config'));
+    // The trainer's exit code 3 (registered, not promoted) is an outcome of the loop, not a failure.
+    const train = (run: number) =>
+      runCommand(
+        'trainer',
+        script('trainer/src/cli.ts'),
+        [
+          'run',
+          '--config',
+          trainerConfig,
+          '--offline-store',
+          offlineStore,
+          '--registry',
+          registry,
+          ...(existsSync(truth) ? ['--truth', truth] : []),
+        ],
+        env,
+        join(logs, `trainer-${run}.log`),
+        run === 1 ? [0] : [0, 3],
+      );
     step('5/8 train on the history (backfill), evaluate, gate, promote');
-    await runCommand(
-      'trainer',
-      script('trainer/src/cli.ts'),
-      [
-        'run',
-        '--config',
-        trainerConfig,
-        '--offline-store',
-        offlineStore,
-        '--registry',
-        registry,
-        ...(existsSync(truth) ? ['--truth', truth] : []),
-      ],
-      env,
-      join(logs, 'trainer-1.log'),
-    );
+    await train(1);
 
     step('6/8 ranker on the promoted model');
     const ranker = startProcess(
@@ -218,23 +222,7 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       join(logs, 'simulator-live.log'),
     );
     await waitForCatchUp(settings, consumers);
-    await runCommand(
-      'trainer',
-      script('trainer/src/cli.ts'),
-      [
-        'run',
-        '--config',
-        trainerConfig,
-        '--offline-store',
-        offlineStore,
-        '--registry',
-        registry,
-        ...(existsSync(truth) ? ['--truth', truth] : []),
-      ],
-      env,
-      join(logs, 'trainer-2.log'),
-      [0, 3],
-    );
+    await train(2);
 
     step('8/8 summary');
     await printSummary(settings, { registry, logs, began });
