@@ -72,7 +72,8 @@ describe('the compactor killed with SIGKILL at random points', () => {
         OFFLINE_STORE_ROOT: store,
         TOPIC_NAME_SUFFIX: suffix,
         COMPACTOR_GROUP_ID: uniqueName('compactor-fault'),
-        COMPACTOR_FLUSH_MAX_RECORDS: '10000',
+        // Small writes, so that every kill point finds a write in flight however fast the machine drains the topic.
+        COMPACTOR_FLUSH_MAX_RECORDS: '2000',
         COMPACTOR_FLUSH_INTERVAL_MS: '3000',
         // A killed member holds its partitions until its session expires: keep that short.
         COMPACTOR_SESSION_TIMEOUT_MS: '6000',
