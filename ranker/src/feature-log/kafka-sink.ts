@@ -11,9 +11,10 @@ import type { RankingLogSink } from './feature-log.ts';
  * costs the records sent meanwhile, never the ranker's start or its answers.
  */
 export class KafkaRankingSink implements RankingLogSink {
-  readonly #producer: Producer;
+  readonly #kafka: Kafka;
+  #producer: Producer;
   readonly #spec: TopicSpec<RankingLog>;
-  readonly #connect: () => Promise<void>;
+  #connect: () => Promise<void>;
   readonly #codec: () => Promise<EventCodec>;
   readonly #maxRequestBytes: number;
 
@@ -27,7 +28,13 @@ export class KafkaRankingSink implements RankingLogSink {
     this.#spec = spec;
     this.#maxRequestBytes = maxRequestBytes;
     this.#codec = untilItSucceeds(codec);
-    this.#producer = kafka.producer({
+    this.#kafka = kafka;
+    this.#producer = this.#newProducer();
+    this.#connect = untilItSucceeds(() => this.#producer.connect());
+  }
+
+  #newProducer(): Producer {
+    return this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
@@ -35,7 +42,6 @@ export class KafkaRankingSink implements RankingLogSink {
       // A few seconds of retries: a leader election passes, an outage surfaces as dropped records.
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
     });
-    this.#connect = untilItSucceeds(() => this.#producer.connect());
   }
 
   async send(records: readonly RankingLog[]): Promise<{ refused: number }> {
@@ -69,8 +75,18 @@ export class KafkaRankingSink implements RankingLogSink {
     return { refused };
   }
 
-  #produce(messages: { key: string; value: Buffer }[]) {
-    return this.#producer.send({ topic: this.#spec.name, acks: -1, messages });
+  async #produce(messages: { key: string; value: Buffer }[]): Promise<void> {
+    try {
+      await this.#producer.send({ topic: this.#spec.name, acks: -1, messages });
+    } catch (error) {
+      // After a failed send an idempotent kafkajs producer can be left with sequence numbers the
+      // broker no longer accepts (a broker killed and restarted): start over with a new producer id.
+      const broken = this.#producer;
+      this.#producer = this.#newProducer();
+      this.#connect = untilItSucceeds(() => this.#producer.connect());
+      void broken.disconnect().catch(() => undefined);
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
