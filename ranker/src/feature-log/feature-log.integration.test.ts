@@ -167,44 +167,49 @@ describe('the feature log while Kafka is down', () => {
     await models?.destroy();
   });
 
-  it('drops rankings under back-pressure, never failing or degrading an answer, and resumes', async () => {
-    const kafka = createKafka({ ...config, KAFKA_BROKERS: [broker.brokers] }, logger);
-    const spec = await ownTopic(kafka);
-    const ranker = await startTestRanker({
-      redisUrl: inject('redisUrl'),
-      keyPrefix: `${uniqueName('flog-down')}:`,
-      registryRoot: models.root,
-      // About 20 rankings of two candidates.
-      featureLogCapacityBytes: 35_000,
-      featureLog: new KafkaRankingSink(kafka, () => EventCodec.connect(schemaRegistry, [spec]), spec),
-    });
-    const metric = async (name: string) => {
-      const line = (await ranker.service.app.inject('/metrics')).body.split('\n').find((l) => l.startsWith(name));
-      return line === undefined ? 0 : Number(line.split(' ').at(-1));
-    };
-    try {
-      await rank(ranker, { query: 'before', candidates: ['a'] });
-      await waitFor(async () => (await metric('feature_log_sent_total')) === 1, { what: 'the first ranking logged' });
-
-      await broker.stop('SIGKILL');
-      const during: RankBody[] = [];
-      for (let i = 0; i < 200; i++) during.push(await rank(ranker, { query: `during ${i}`, candidates: ['a', 'b'] }));
-      expect(during.every((a) => !a.degraded && a.model_version === 3)).toBe(true);
-      await waitFor(async () => (await metric('feature_log_dropped_total{reason="buffer_full"}')) > 0, {
-        what: 'drops under back-pressure',
+  it(
+    'drops rankings under back-pressure, never failing or degrading an answer, and resumes',
+    { timeout: 300_000 },
+    async () => {
+      const kafka = createKafka({ ...config, KAFKA_BROKERS: [broker.brokers] }, logger);
+      const spec = await ownTopic(kafka);
+      const ranker = await startTestRanker({
+        redisUrl: inject('redisUrl'),
+        keyPrefix: `${uniqueName('flog-down')}:`,
+        registryRoot: models.root,
+        // About 20 rankings of two candidates.
+        featureLogCapacityBytes: 35_000,
+        featureLog: new KafkaRankingSink(kafka, () => EventCodec.connect(schemaRegistry, [spec]), spec),
       });
-      expect(ranker.service.featureLog!.buffered).toBeLessThanOrEqual(20);
-
-      await broker.start();
-      const after = await rank(ranker, { query: 'after', candidates: ['a'] });
-      const reader = await consume(kafka, spec);
+      const metric = async (name: string) => {
+        const line = (await ranker.service.app.inject('/metrics')).body.split('\n').find((l) => l.startsWith(name));
+        return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      };
       try {
-        await waitFor(() => reader.records.has(after.request_id), { what: 'logging to resume', timeoutMs: 60_000 });
+        await rank(ranker, { query: 'before', candidates: ['a'] });
+        await waitFor(async () => (await metric('feature_log_sent_total')) === 1, { what: 'the first ranking logged' });
+
+        // A clean broker shutdown: a restart after SIGKILL waits out the dead broker's session first.
+        await broker.stop();
+        const during: RankBody[] = [];
+        for (let i = 0; i < 200; i++) during.push(await rank(ranker, { query: `during ${i}`, candidates: ['a', 'b'] }));
+        expect(during.every((a) => !a.degraded && a.model_version === 3)).toBe(true);
+        await waitFor(async () => (await metric('feature_log_dropped_total{reason="buffer_full"}')) > 0, {
+          what: 'drops under back-pressure',
+        });
+        expect(ranker.service.featureLog!.buffered).toBeLessThanOrEqual(20);
+
+        await broker.start();
+        const after = await rank(ranker, { query: 'after', candidates: ['a'] });
+        const reader = await consume(kafka, spec);
+        try {
+          await waitFor(() => reader.records.has(after.request_id), { what: 'logging to resume', timeoutMs: 150_000 });
+        } finally {
+          await reader.stop();
+        }
       } finally {
-        await reader.stop();
+        await ranker.close();
       }
-    } finally {
-      await ranker.close();
-    }
-  });
+    },
+  );
 });

@@ -19,8 +19,10 @@ export interface FeatureLogOptions {
    * dropped and counted. Bytes, not rankings: one ranking of 1,000 candidates holds half a megabyte.
    */
   readonly capacityBytes: number;
-  /** Rankings per send. */
+  /** Rankings per send, at most. */
   readonly batchSize: number;
+  /** Feature bytes per send, at most (at least one ranking): bounds the records built at once. */
+  readonly batchBytes?: number;
   /** Pause after a failed send before the next one, so a Kafka outage is not hammered. */
   readonly retryDelayMs?: number;
   /** How long close() keeps sending what is buffered before dropping the rest. */
@@ -57,7 +59,7 @@ export class FeatureLog implements FeatureLogWriter {
 
   constructor(sink: RankingLogSink, options: FeatureLogOptions, metrics: RankerMetrics, logger: Logger) {
     this.#sink = sink;
-    this.#options = { retryDelayMs: 1_000, closeTimeoutMs: 5_000, ...options };
+    this.#options = { retryDelayMs: 1_000, closeTimeoutMs: 5_000, batchBytes: 8 * 1_048_576, ...options };
     this.#metrics = metrics;
     this.#logger = logger.child({ component: 'feature-log' });
   }
@@ -100,9 +102,18 @@ export class FeatureLog implements FeatureLogWriter {
     await this.#sink.close();
   }
 
-  #take(count: number): ServedRanking[] {
-    const batch = this.#buffer.splice(0, count);
-    for (const ranking of batch) this.#bufferedBytes -= weightOf(ranking);
+  /** The next rankings, up to `count` and (beyond the first) `maxBytes` of feature weight. */
+  #take(count: number, maxBytes = Number.POSITIVE_INFINITY): ServedRanking[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < count && n < this.#buffer.length) {
+      const weight = weightOf(this.#buffer[n]!);
+      if (n > 0 && bytes + weight > maxBytes) break;
+      bytes += weight;
+      n++;
+    }
+    const batch = this.#buffer.splice(0, n);
+    this.#bufferedBytes -= bytes;
     this.#metrics.featureLogBuffered.set(this.#buffer.length);
     return batch;
   }
@@ -111,7 +122,7 @@ export class FeatureLog implements FeatureLogWriter {
     try {
       while (this.#buffer.length > 0 && !this.#abandoned) {
         const records: RankingLog[] = [];
-        for (const ranking of this.#take(this.#options.batchSize)) {
+        for (const ranking of this.#take(this.#options.batchSize, this.#options.batchBytes)) {
           try {
             records.push(rankingLogRecord(ranking));
           } catch (error) {
