@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG_DIR, loadConfigFiles, trainerEnvSchema } from './config.
 import { TrainerError, TrainerErrorCode } from './errors.ts';
 import { ModelRegistry } from './registry/registry.ts';
 import { runTraining } from './run.ts';
+import { pushRunMetrics, type RunOutcome } from './run-metrics.ts';
 import { decisionText, metricsTable, table } from './summary.ts';
 
 /**
@@ -107,9 +108,21 @@ export async function main(
 
   switch (command) {
     case 'run': {
+      // Every run that gets past its flags reports its outcome (trainer/src/run-metrics.ts).
+      const runStarted = Date.now();
+      const report = (outcome: RunOutcome) =>
+        pushRunMetrics(
+          env.TRAINER_PUSHGATEWAY_URL,
+          { startedAtMs: runStarted, finishedAtMs: Date.now(), outcome },
+          progress,
+        );
+      const failed = async (error: unknown): Promise<never> => {
+        await report({ kind: 'failed' });
+        throw error;
+      };
       const since = instant('since', flags.since);
       const until = instant('until', flags.until);
-      const config = await loadConfigFiles(resolve(flags.config ?? DEFAULT_CONFIG_DIR));
+      const config = await loadConfigFiles(resolve(flags.config ?? DEFAULT_CONFIG_DIR)).catch(failed);
       const workDir = flags['work-dir']
         ? resolve(flags['work-dir'])
         : await mkdtemp(join(tmpdir(), 'searchop-trainer-'));
@@ -128,7 +141,8 @@ export async function main(
           ...(env.TRAINER_VENV ? { venvDir: resolve(env.TRAINER_VENV) } : {}),
           codeVersion: await codeVersion(),
           progress,
-        });
+        }).catch(failed);
+        await report({ kind: 'completed', result });
         const { data } = result;
         process.stdout.write(
           [

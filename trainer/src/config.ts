@@ -64,5 +64,7 @@ export const trainerEnvSchema = defineConfig({
   TRAINER_DUCKDB_THREADS: z.coerce.number().int().positive().default(2),
   /** The Python virtualenv of the fit and export steps (created on first use). */
   TRAINER_VENV: z.string().min(1).optional(),
+  /** Prometheus Pushgateway base URL: each run pushes its outcome and metrics there (trainer/src/run-metrics.ts). */
+  TRAINER_PUSHGATEWAY_URL: z.url().optional(),
 });
 export type TrainerEnv = z.infer<typeof trainerEnvSchema>;
