@@ -4,7 +4,11 @@
  * throughput, at 10, 100 and 1,000 candidates, for the ranker pinned to one core — next to a bare
  * Fastify route that parses the same request and returns the same payload, in the same run.
  *
- *   node bench/ranker.ts [--seconds 20] [--out bench/results/ranker.md]
+ *   node bench/ranker.ts [--seconds 20] [--sizes 10,100,1000] [--out bench/results/ranker.md]
+ *                        [--cpu-prof <dir>] [--baseline off]
+ *
+ * --cpu-prof writes a V8 CPU profile of the ranker process to <dir> (summarise it with
+ * `node bench/cpuprofile-summary.ts <dir>/*.cpuprofile`); profile one size at a time (--sizes 100).
  *
  * Layout on a 2-vCPU machine: the ranker (or the bare route) runs alone on CPU 0 (taskset); the load
  * generator (autocannon), this script and Redis share CPU 1. Server-side latency comes from the
@@ -60,7 +64,6 @@ import { DEFAULT_SETTINGS } from '../ranker/src/config.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');
-const SIZES = [10, 100, 1_000] as const;
 const FIXED_RATE = 500;
 const PREFIX = 'bench:';
 /** USER_HZ of /proc/<pid>/stat times (100 on Linux). */
@@ -89,8 +92,13 @@ const { values: args } = parseArgs({
     'feature-log': { type: 'string', default: 'on' },
     out: { type: 'string', default: join(here, 'results', 'ranker.md') },
     'baseline-server': { type: 'string' },
+    sizes: { type: 'string', default: '10,100,1000' },
+    'cpu-prof': { type: 'string' },
+    /** "off" skips the bare Fastify comparison (profiling runs). */
+    baseline: { type: 'string', default: 'on' },
   },
 });
+const SIZES = args.sizes.split(',').map(Number);
 
 if (args['baseline-server'] !== undefined) {
   await baselineServer(args['baseline-server']);
@@ -181,7 +189,8 @@ async function main(): Promise<void> {
 
     const featureLog = await featureLogTopic();
     const rankerPort = 18_580;
-    const ranker = await startPinned('ranker', [join(repoRoot, 'ranker/src/main.ts')], {
+    const profiling = args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`];
+    const ranker = await startPinned('ranker', [...profiling, join(repoRoot, 'ranker/src/main.ts')], {
       RANKER_HOST: '127.0.0.1',
       RANKER_PORT: String(rankerPort),
       REDIS_URL: redisServer.url,
@@ -247,29 +256,35 @@ async function main(): Promise<void> {
     ranker.kill('SIGTERM');
     await new Promise((resolve) => ranker.once('exit', resolve));
 
-    const baselinePort = 18_581;
-    const baseline = await startPinned('baseline', [fileURLToPath(import.meta.url), '--baseline-server', payloadFile], {
-      BASELINE_PORT: String(baselinePort),
-    });
-    const baselineUrl = `http://127.0.0.1:${baselinePort}`;
-    await waitFor(
-      () =>
-        fetch(baselineUrl).then(
-          () => true,
-          () => false,
-        ),
-      { what: 'the bare route', timeoutMs: 120_000 },
-    );
-    for (const k of SIZES) {
-      await run(baselineUrl, baseline.pid!, bodies.get(k)!, 3, 16, undefined);
-      const single = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds / 2, 1, undefined);
-      const fixed = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds, 16, FIXED_RATE);
-      const max = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds, 32, undefined);
-      results.push({ k, server: 'bare Fastify', single, fixed, max });
-      console.log(`bare k=${k}: ${line(fixed, max)}`);
+    if (args.baseline !== 'off') {
+      const baselinePort = 18_581;
+      const baseline = await startPinned(
+        'baseline',
+        [fileURLToPath(import.meta.url), '--baseline-server', payloadFile],
+        {
+          BASELINE_PORT: String(baselinePort),
+        },
+      );
+      const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+      await waitFor(
+        () =>
+          fetch(baselineUrl).then(
+            () => true,
+            () => false,
+          ),
+        { what: 'the bare route', timeoutMs: 120_000 },
+      );
+      for (const k of SIZES) {
+        await run(baselineUrl, baseline.pid!, bodies.get(k)!, 3, 16, undefined);
+        const single = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds / 2, 1, undefined);
+        const fixed = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds, 16, FIXED_RATE);
+        const max = await run(baselineUrl, baseline.pid!, bodies.get(k)!, seconds, 32, undefined);
+        results.push({ k, server: 'bare Fastify', single, fixed, max });
+        console.log(`bare k=${k}: ${line(fixed, max)}`);
+      }
+      baseline.kill('SIGTERM');
+      await new Promise((resolve) => baseline.once('exit', resolve));
     }
-    baseline.kill('SIGTERM');
-    await new Promise((resolve) => baseline.once('exit', resolve));
     await featureLog.close();
     await registry.destroy();
     redis.disconnect();
@@ -285,7 +300,10 @@ async function main(): Promise<void> {
       results,
     });
     await mkdir(dirname(args.out), { recursive: true });
-    await writeFile(args.out, report);
+    // The hand-written analysis below the figures (from the "<!-- analysis -->" marker on) is kept.
+    const previous = await readFile(args.out, 'utf8').catch(() => '');
+    const analysis = previous.indexOf('<!-- analysis -->');
+    await writeFile(args.out, analysis >= 0 ? `${report}\n${previous.slice(analysis)}` : report);
     console.log(`\n${report}\nwritten to ${args.out}`);
   } finally {
     for (const child of children) child.kill('SIGTERM');

@@ -33,6 +33,8 @@ export const RankerErrorCode = {
   MODEL_SCORING_FAILED: 'RNK_MODEL_SCORING_FAILED',
   /** The feature store did not answer in time or failed; the ranking degrades instead. */
   FEATURE_STORE_UNAVAILABLE: 'RNK_FEATURE_STORE_UNAVAILABLE',
+  /** A feature-log send did not settle in time; its producer is replaced and the batch retried. */
+  FEATURE_LOG_SEND_TIMEOUT: 'RNK_FEATURE_LOG_SEND_TIMEOUT',
 } as const;
 export type RankerErrorCode = (typeof RankerErrorCode)[keyof typeof RankerErrorCode];
 

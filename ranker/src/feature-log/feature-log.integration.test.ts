@@ -168,7 +168,7 @@ describe('the feature log while Kafka is down', () => {
   });
 
   it(
-    'drops rankings under back-pressure while Kafka is down, never failing or degrading an answer',
+    'drops rankings under back-pressure while Kafka is down, never failing or degrading an answer, and resumes',
     { timeout: 300_000 },
     async () => {
       const kafka = createKafka({ ...config, KAFKA_BROKERS: [broker.brokers] }, logger);
@@ -199,9 +199,22 @@ describe('the feature log while Kafka is down', () => {
         });
         expect(ranker.service.featureLog!.buffered).toBeLessThanOrEqual(20);
 
-        // Known defect (closing note of 2026-11-26): after the broker returns, logging did not always
-        // resume in a fresh environment; resumption is open work and not asserted here.
-        expect((await rank(ranker, { query: 'still serving', candidates: ['a'] })).degraded).toBe(false);
+        // Back: a ranking served now is logged without any further traffic (the drain retries the
+        // buffered batch with a new producer until Kafka answers, then sends what came after it).
+        await broker.start();
+        const after = await rank(ranker, { query: 'after', candidates: ['a', 'b'] });
+        expect(after.degraded).toBe(false);
+        expect(after.model_version).toBe(3);
+        const reader = await consume(kafka, spec);
+        try {
+          await waitFor(() => reader.records.has(after.request_id), { what: 'logging to resume', timeoutMs: 150_000 });
+          const logged = reader.records.get(after.request_id)!.value;
+          expect(logged.query).toBe('after');
+          expect(logged.items.map((item) => item.product_id)).toEqual(after.results.map((r) => r.product_id));
+        } finally {
+          await reader.stop();
+        }
+        expect(await metric('feature_log_sent_total')).toBeGreaterThanOrEqual(2);
       } finally {
         await ranker.close();
       }

@@ -14,7 +14,8 @@ class GatedSink implements RankingLogSink {
   readonly received: RankingLog[] = [];
   #open: Promise<void>;
   #release: () => void = () => undefined;
-  failNext = false;
+  /** Sends to fail (after the gate opens) before the sink works again. */
+  failures = 0;
 
   constructor() {
     this.#open = new Promise((resolve) => (this.#release = resolve));
@@ -26,8 +27,8 @@ class GatedSink implements RankingLogSink {
 
   async send(records: readonly RankingLog[]) {
     await this.#open;
-    if (this.failNext) {
-      this.failNext = false;
+    if (this.failures > 0) {
+      this.failures--;
       throw new Error('broker unreachable');
     }
     this.received.push(...records);
@@ -62,31 +63,51 @@ async function counter(registry: Registry, name: string, labels: Record<string, 
 }
 
 describe('FeatureLog', () => {
-  it('never blocks: beyond its capacity rankings are dropped and counted, the rest are sent in order', async () => {
+  it('never blocks: beyond its capacity the oldest rankings are dropped and counted, the newest sent in order', async () => {
     const registry = new Registry();
     const sink = new GatedSink();
+    // Each ranking of one candidate weighs 1,104 bytes: five fit.
     const log = new FeatureLog(sink, { capacityBytes: 6_000, batchSize: 2 }, createRankerMetrics(registry), logger);
     const accepted = Array.from({ length: 12 }, (_, i) => log.offer(served(`r${i}`)));
-    // The drain holds the first batch in flight; the buffer takes up to its capacity.
-    expect(accepted.filter(Boolean).length).toBeLessThan(12);
-    const dropped = await counter(registry, 'feature_log_dropped_total', { reason: 'buffer_full' });
-    expect(dropped).toBe(accepted.filter((a) => !a).length);
+    expect(accepted.every(Boolean)).toBe(true);
+    expect(log.buffered).toBe(5);
+    expect(await counter(registry, 'feature_log_dropped_total', { reason: 'buffer_full' })).toBe(7);
     sink.release();
-    await waitFor(() => sink.received.length === accepted.filter(Boolean).length, { what: 'the buffered rankings' });
-    const ids = sink.received.map((r) => r.request_id);
-    expect(ids).toEqual(accepted.flatMap((a, i) => (a ? [`r${i}`] : [])));
-    expect(await counter(registry, 'feature_log_sent_total')).toBe(ids.length);
+    await waitFor(() => sink.received.length === 5, { what: 'the buffered rankings' });
+    expect(sink.received.map((r) => r.request_id)).toEqual(['r7', 'r8', 'r9', 'r10', 'r11']);
+    expect(await counter(registry, 'feature_log_sent_total')).toBe(5);
     await log.close();
   });
 
-  it('counts a failed batch as dropped and keeps logging afterwards', async () => {
+  it('sends a failed batch again, ahead of later rankings, so logging resumes by itself', async () => {
     const registry = new Registry();
     const sink = new GatedSink();
-    sink.failNext = true;
+    sink.failures = 3;
     sink.release();
     const log = new FeatureLog(
       sink,
       { capacityBytes: 1_000_000, batchSize: 10, retryDelayMs: 1 },
+      createRankerMetrics(registry),
+      logger,
+    );
+    log.offer(served('during-outage'));
+    await waitFor(() => sink.failures === 0, { what: 'the failed attempts' });
+    log.offer(served('after-outage'));
+    await waitFor(() => sink.received.length === 2, { what: 'both rankings' });
+    expect(sink.received.map((r) => r.request_id)).toEqual(['during-outage', 'after-outage']);
+    expect(await counter(registry, 'feature_log_dropped_total')).toBe(0);
+    await log.close();
+    expect(log.offer(served('after-close'))).toBe(false);
+  });
+
+  it('drops a batch the sink keeps refusing after maxAttempts, and logs the next', async () => {
+    const registry = new Registry();
+    const sink = new GatedSink();
+    sink.failures = 2;
+    sink.release();
+    const log = new FeatureLog(
+      sink,
+      { capacityBytes: 1_000_000, batchSize: 10, retryDelayMs: 1, maxAttempts: 2 },
       createRankerMetrics(registry),
       logger,
     );
@@ -98,7 +119,6 @@ describe('FeatureLog', () => {
     await waitFor(() => sink.received.length === 1, { what: 'the next ranking' });
     expect(sink.received[0]!.request_id).toBe('kept');
     await log.close();
-    expect(log.offer(served('after-close'))).toBe(false);
   });
 
   it('stops waiting for Kafka at shutdown after its deadline and counts what it leaves behind', async () => {
