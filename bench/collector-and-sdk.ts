@@ -3,15 +3,17 @@
  *
  *   KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… node bench/collector-and-sdk.ts
  *
- * Three producers, each a process of its own pinned to CPU 0 (`taskset -c 0`):
+ * Four producers, each a process of its own pinned to CPU 0 (`taskset -c 0`):
  *  a. the collector (producers/src/collector/main.ts, as deployed) taking POST /v1/events batches of
  *     100 events over HTTP from autocannon; counted: events answered "accepted" (acknowledged by Kafka);
  *  b. raw kafkajs: a producer configured as the SDK's (idempotent, acks=all, one request in flight,
  *     batches of 1,000) sending the same Avro records, encoded once up front, to the same topics;
- *  c. the SDK: StorefrontClient.emit() of the same events (validated, encoded, deduplicated, batched).
+ *  c. the SDK: StorefrontClient.emit() of the same events (validated, encoded, deduplicated, batched),
+ *     one promise per event;
+ *  d. the SDK: StorefrontClient.emitMany() of the same events, lists of 100, one promise per list.
  * This orchestrator and autocannon run on CPU 1, with Kafka and the registry of the local stack
- * floating over both CPUs. The three take turns in short slices, round after round (the first round
- * is warm-up), so that a change in the machine's load during the run hits all three alike.
+ * floating over both CPUs. The four take turns in short slices, round after round (the first round
+ * is warm-up), so that a change in the machine's load during the run hits all four alike.
  * Events are a fixed storefront mix: per 100, 40 search impressions of 12 products, 40 clicks,
  * 12 add-to-carts, 8 purchases; event ids are unique so that nothing is dropped as a duplicate.
  * Results go to stdout and bench/results/collector-and-sdk.md. About 90 s in all.
@@ -35,7 +37,7 @@ import {
 import { EventCodec, eventTypes, provision, type EventType, type TopicSpec, deployedTopic } from '@searchop/schemas';
 import { Partitioners, type Message, type TopicMessages } from 'kafkajs';
 import { validateEvent } from '../producers/src/collector/validation/event.ts';
-import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
+import { StorefrontClient, type EmitRequest } from '../producers/src/sdk/storefront-client.ts';
 
 const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), process.env);
 const logger = createLogger('bench', 'error');
@@ -182,6 +184,35 @@ async function sdkWorker(prefix: string): Promise<(seconds: number) => Promise<S
     });
 }
 
+async function sdkManyWorker(prefix: string): Promise<(seconds: number) => Promise<Slice>> {
+  const { codec, topicNames } = await connectCodec(prefix);
+  const client = await StorefrontClient.create({
+    kafka: createKafka(config, logger, 'bench-sdk-many'),
+    codec,
+    topicNames,
+  });
+  const templates = sdkEvents(eventMix(Date.now()));
+  let n = 0;
+  const emitList = () =>
+    client.emitMany(
+      templates.map(({ type, event }) => ({ type, event: { ...event, event_id: `many-${n++}` } }) as EmitRequest),
+    );
+  return (seconds) =>
+    measure(seconds, async (deadline) => {
+      const first = n;
+      const window: Promise<unknown>[] = [];
+      while (performance.now() < deadline) {
+        window.push(emitList());
+        if (window.length >= SDK_WINDOW / BATCH) await window.shift();
+      }
+      await Promise.all(window);
+      return n - first;
+    });
+}
+
+const workers = { raw: rawWorker, sdk: sdkWorker, many: sdkManyWorker } as const;
+type Role = keyof typeof workers;
+
 async function serveSlices(
   makeWorker: (prefix: string) => Promise<(seconds: number) => Promise<Slice>>,
   prefix: string,
@@ -211,7 +242,7 @@ function pinnedChild(args: string[], env: NodeJS.ProcessEnv = process.env): Chil
 }
 
 /** A worker process and a function that runs one slice in it. */
-async function startWorker(role: 'raw' | 'sdk', prefix: string) {
+async function startWorker(role: Role, prefix: string) {
   const child = pinnedChild([fileURLToPath(import.meta.url), '--role', role, prefix]);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   // Only protocol lines count: a log line on stdout (kafkajs through pino) is skipped.
@@ -320,7 +351,7 @@ function total(slices: readonly Slice[]): Slice {
 
 async function main(): Promise<void> {
   const [, , flag, role, prefixArg] = process.argv;
-  if (flag === '--role') return serveSlices(role === 'raw' ? rawWorker : sdkWorker, prefixArg!);
+  if (flag === '--role') return serveSlices(workers[role as Role], prefixArg!);
 
   execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
   const started = Date.now();
@@ -335,28 +366,32 @@ async function main(): Promise<void> {
   }));
   await provision({ admin, registry: createSchemaRegistry(config), registryUrl: config.SCHEMA_REGISTRY_URL, specs });
 
-  const [collector, raw, sdk] = await Promise.all([
+  const [collector, raw, sdk, many] = await Promise.all([
     startCollector(prefix),
     startWorker('raw', prefix),
     startWorker('sdk', prefix),
+    startWorker('many', prefix),
   ]);
-  const slices = { collector: [] as Slice[], raw: [] as Slice[], sdk: [] as Slice[] };
+  const slices = { collector: [] as Slice[], raw: [] as Slice[], sdk: [] as Slice[], many: [] as Slice[] };
   for (let round = 0; round <= ROUNDS; round++) {
     console.error(round === 0 ? 'warm-up round …' : `round ${round} of ${ROUNDS} …`);
     const measured = [
       await collector.slice(SLICE_SECONDS),
       await raw.slice(SLICE_SECONDS),
       await sdk.slice(SLICE_SECONDS),
+      await many.slice(SLICE_SECONDS),
     ];
-    if (round > 0) [slices.collector, slices.raw, slices.sdk].forEach((list, i) => list.push(measured[i]!));
+    if (round > 0)
+      [slices.collector, slices.raw, slices.sdk, slices.many].forEach((list, i) => list.push(measured[i]!));
   }
-  await Promise.all([collector.stop(), raw.stop(), sdk.stop()]);
+  await Promise.all([collector.stop(), raw.stop(), sdk.stop(), many.stop()]);
   await admin.deleteTopics({ topics: specs.flatMap((s) => [s.name, s.dlq]) }).catch(() => undefined);
   await admin.disconnect();
 
   const c = total(slices.collector);
   const r = total(slices.raw);
   const s = total(slices.sdk);
+  const m = total(slices.many);
   const rate = (m: Slice) => m.events / m.seconds;
   const perCpu = (m: Slice) => m.events / m.cpuSeconds;
   const int = (x: number) => Math.round(x).toLocaleString('en');
@@ -374,7 +409,12 @@ async function main(): Promise<void> {
       `HTTP p50 ${p50} ms (median slice), p99 ${p99} ms (worst slice); non-2xx/errors ${refused}`,
     ],
     ['raw kafkajs, same records, batches of 1,000', r, `the SDK's producer settings, records encoded up front`],
-    ['StorefrontClient.emit(), same events', s, `${int(SDK_WINDOW)} events outstanding`],
+    ['StorefrontClient.emit(), same events', s, `one promise per event, ${int(SDK_WINDOW)} events outstanding`],
+    [
+      'StorefrontClient.emitMany(), same events',
+      m,
+      `lists of ${BATCH}, one promise per list, ${int(SDK_WINDOW)} events outstanding`,
+    ],
   ];
   const table = [
     '| producer (its own process, pinned to CPU 0) | events/s | CPU used (cores) | events per CPU-second | vs raw, events/s | vs raw, per CPU-second | notes |',
@@ -387,7 +427,15 @@ async function main(): Promise<void> {
   const load = `load average (1 min) ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after the run, on ${cpus().length} vCPUs`;
   const verdict = [
     `- Collector: ${int(rate(c))} accepted events/s while its process got ${(c.cpuSeconds / c.seconds).toFixed(2)} of a core, ${int(perCpu(c))} events per CPU-second. Target ≥ 20,000 per core: ${perCpu(c) >= 20_000 ? 'met' : 'missed'} per CPU-second, ${rate(c) >= 20_000 ? 'met' : 'missed'} in wall-clock events/s.`,
-    `- SDK: ${pct(rate(s) / rate(r))} of raw kafkajs in events/s, ${pct(perCpu(s) / perCpu(r))} per CPU-second. Target ≥ 80%: ${rate(s) >= 0.8 * rate(r) ? 'met' : 'missed'} in events/s, ${perCpu(s) >= 0.8 * perCpu(r) ? 'met' : 'missed'} per CPU-second.`,
+    ...(
+      [
+        ['emit()', s],
+        ['emitMany()', m],
+      ] as const
+    ).map(
+      ([name, x]) =>
+        `- SDK ${name}: ${pct(rate(x) / rate(r))} of raw kafkajs in events/s, ${pct(perCpu(x) / perCpu(r))} per CPU-second. Target ≥ 80%: ${rate(x) >= 0.8 * rate(r) ? 'met' : 'missed'} in events/s, ${perCpu(x) >= 0.8 * perCpu(r) ? 'met' : 'missed'} per CPU-second.`,
+    ),
     `- Machine: ${load}.`,
   ].join('\n');
   const report = `# Collector and SDK throughput
@@ -403,7 +451,7 @@ Method: each producer is a process of its own pinned to CPU 0 (\`taskset -c 0\`)
 the load generator (autocannon, ${CONNECTIONS} connections, unique event ids in every request) are pinned to CPU 1;
 the broker and the registry float over both. The producers take turns in ${SLICE_SECONDS}-second slices,
 ${ROUNDS} measured rounds after one warm-up round, so that load from outside the benchmark falls on all
-three alike. "events/s" counts events acknowledged by Kafka (acks=all) — for the collector, events
+four alike. "events/s" counts events acknowledged by Kafka (acks=all) — for the collector, events
 answered \`accepted\` — over the slices' wall-clock time; "CPU used" is the producer process's own user +
 system time over the same slices, so "events per CPU-second" is what one core would sustain if the
 process had it to itself. Mix per 100 events: 40 search impressions of 12 products, 40 clicks,

@@ -1,6 +1,26 @@
-import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  Partitioners,
+  logLevel,
+  type KafkaConfig,
+  type LogEntry,
+  type ProducerConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import { readConfigFile, type KafkaEnv } from './config.ts';
 import type { Logger } from './logger.ts';
+
+/**
+ * The kafkajs client with one SearchOp default: producers partition with the Java-compatible murmur2
+ * partitioner (kafkajs v2's DefaultPartitioner), so a key lands on the partition Kafka Streams or a Java
+ * client would pick. Naming it here, once, is also what keeps kafkajs from warning at every start that
+ * its default changed in v2; a producer may still choose another partitioner.
+ */
+export class SearchOpKafka extends Kafka {
+  override producer(config: ProducerConfig = {}) {
+    return super.producer({ createPartitioner: Partitioners.DefaultPartitioner, ...config });
+  }
+}
 
 /** kafkajs client from the shared KAFKA_* settings; TLS and SASL/SCRAM as MSK and Confluent Cloud use. */
 export function createKafka(
@@ -19,7 +39,7 @@ export function createKafka(
   }
   const sasl = saslOptions(env);
   if (sasl) config.sasl = sasl;
-  return new Kafka(config);
+  return new SearchOpKafka(config);
 }
 
 function saslOptions(env: Omit<KafkaEnv, 'TOPIC_NAME_SUFFIX'>): SASLOptions | undefined {
@@ -43,13 +63,23 @@ const pinoLevel = {
   [logLevel.DEBUG]: 'debug',
 } as const;
 
+/**
+ * kafkajs warns this whenever an idempotent producer has fewer than Number.MAX_SAFE_INTEGER retries.
+ * SearchOp's producers bound retries on purpose (an outage must surface: the collector answers 503
+ * instead of hanging), and each of them replaces its producer after a send that ran out of retries
+ * (StorefrontClient, the ranker's feature-log sink). The hazard the warning is about, a new batch
+ * reusing the sequence numbers of a batch the broker may have written, needs that old producer id
+ * and so cannot arise. Logged at debug rather than on every start.
+ */
+const LIMITED_IDEMPOTENT_RETRIES = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** Routes kafkajs' own logging into the service's pino logger instead of its console format. */
 export function kafkaLogCreator(logger: Logger) {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-      const method = pinoLevel[level];
+      const method = message === LIMITED_IDEMPOTENT_RETRIES ? 'debug' : pinoLevel[level];
       if (method !== 'silent') kafkaLogger[method](extra, message);
     };
 }

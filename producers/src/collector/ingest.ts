@@ -1,19 +1,21 @@
 import { isSearchOpError } from '@searchop/runtime';
-import type { EventOf, EventType, ValueProblem } from '@searchop/schemas';
+import type { ValueProblem } from '@searchop/schemas';
 import { ProducerErrorCode } from '../errors.ts';
-import type { EmitOutcome } from '../sdk/storefront-client.ts';
+import type { EmitOutcome, EmitRequest } from '../sdk/storefront-client.ts';
 import { countBy, type CollectorMetrics, type EventOutcome } from './metrics.ts';
 import { isEventType, type ValidatedEvent } from './validation/event.ts';
 
-/** The one thing the collector needs of Kafka: StorefrontClient's emit (resolves once Kafka acknowledged). */
+/** The one thing the collector needs of Kafka: StorefrontClient's emitMany (resolves once Kafka acknowledged). */
 export interface EventSink {
-  emit<T extends EventType>(type: T, event: EventOf<T>): Promise<EmitOutcome>;
+  emitMany(events: readonly EmitRequest[]): Promise<EmitOutcome[]>;
 }
 
 /**
  * accepted: Kafka acknowledged it now; duplicate: its event_id was already accepted (earlier in
  * the batch or within the dedupe window), nothing new written; rejected: invalid, never produced;
- * failed: valid but not written (Kafka unavailable) — send it again, with the same event_id.
+ * failed: valid but not acknowledged (Kafka unavailable) — send it again, with the same event_id.
+ * When Kafka acknowledged only part of a request, all its valid events are answered failed; the
+ * ones that were written are answered duplicate when sent again, so none is written twice.
  */
 export type EventStatus = EventOutcome;
 
@@ -35,8 +37,8 @@ export interface IngestReport {
 }
 
 /**
- * Hands valid events to the sink concurrently (the SDK batches them) and waits for every
- * acknowledgement, so that "accepted" means written. Duplicates of an event_id earlier in the same
+ * Hands the valid events to the sink in one emitMany call (the SDK batches them with other
+ * requests' events) and waits for every acknowledgement, so that "accepted" means written. Duplicates of an event_id earlier in the same
  * batch share the first one's fate. After a Kafka failure, events are failed at once for
  * `retryAfterMs` instead of queueing behind a broker that is down (a short circuit breaker); the
  * first request after that window probes Kafka again.
@@ -63,10 +65,12 @@ export class Ingestor {
     const results = new Array<EventResult>(events.length);
     const firstById = new Map<string, number>();
     const repeats: [index: number, first: number][] = [];
-    const sends: Promise<void>[] = [];
     let failure: IngestReport['failure'];
     const shortCircuit = this.#clock() < this.#kafkaDownUntil;
 
+    // Valid events, each event id once, go to the sink in one call: one promise for the request.
+    const toSend: EmitRequest[] = [];
+    const sentIndex: number[] = [];
     events.forEach((v, i) => {
       if (!v.ok) {
         results[i] = { status: 'rejected', eventId: v.eventId, errors: v.errors };
@@ -88,31 +92,30 @@ export class Ingestor {
         };
         return;
       }
-      sends.push(
-        this.#sink.emit(v.type, v.event as never).then(
-          (outcome) => {
-            results[i] = { status: outcome === 'sent' ? 'accepted' : 'duplicate', eventId: v.eventId };
-          },
-          (error: unknown) => {
-            results[i] = { status: 'failed', eventId: v.eventId };
-            const retriable = isSearchOpError(error) && (error.retriable || error.code === ProducerErrorCode.CLOSED);
-            if (isSearchOpError(error, ProducerErrorCode.KAFKA_UNAVAILABLE)) {
-              this.#kafkaDownUntil = this.#clock() + this.#retryAfterMs;
-            }
-            // A non-retriable fault outranks an outage: the caller must not be told to just retry.
-            if (!failure || failure.retriable) {
-              failure = {
-                retriable,
-                code: retriable && isSearchOpError(error) ? error.code : ProducerErrorCode.INTERNAL,
-                message: retriable ? (error as Error).message : 'an unexpected error; see the collector log',
-                cause: error,
-              };
-            }
-          },
-        ),
-      );
+      toSend.push({ type: v.type, event: v.event } as EmitRequest);
+      sentIndex.push(i);
     });
-    await Promise.all(sends);
+    if (toSend.length > 0) {
+      try {
+        const outcomes = await this.#sink.emitMany(toSend);
+        outcomes.forEach((outcome, k) => {
+          const i = sentIndex[k]!;
+          results[i] = { status: outcome === 'sent' ? 'accepted' : 'duplicate', eventId: toSend[k]!.event.event_id };
+        });
+      } catch (error) {
+        for (const [k, i] of sentIndex.entries()) results[i] = { status: 'failed', eventId: toSend[k]!.event.event_id };
+        const retriable = isSearchOpError(error) && (error.retriable || error.code === ProducerErrorCode.CLOSED);
+        if (isSearchOpError(error, ProducerErrorCode.KAFKA_UNAVAILABLE)) {
+          this.#kafkaDownUntil = this.#clock() + this.#retryAfterMs;
+        }
+        failure = {
+          retriable,
+          code: retriable && isSearchOpError(error) ? error.code : ProducerErrorCode.INTERNAL,
+          message: retriable ? (error as Error).message : 'an unexpected error; see the collector log',
+          cause: error,
+        };
+      }
+    }
     for (const [i, first] of repeats) {
       const original = results[first]!;
       results[i] = { status: original.status === 'failed' ? 'failed' : 'duplicate', eventId: original.eventId };

@@ -1,8 +1,18 @@
-import { Partitioners, type Kafka, type Message, type Producer, type RetryOptions, type TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type Kafka,
+  type Producer,
+  type ProducerConfig,
+  type RetryOptions,
+  type TopicMessages,
+} from 'kafkajs';
+import { SearchOpError } from '@searchop/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
+  SchemaError,
   WireEncoder,
   avroTypeOf,
+  type SchemaErrorCode,
   eventTypes,
   type EventCodec,
   type EventOf,
@@ -33,29 +43,90 @@ export interface StorefrontClientOptions {
 /** What emit() resolves to: `duplicate` when the event id was already emitted within the window. */
 export type EmitOutcome = 'sent' | 'duplicate';
 
-interface Pending {
+/** One event for emitMany(): its type and the typed value. */
+export type EmitRequest = { [T in EventType]: { readonly type: T; readonly event: EventOf<T> } }[EventType];
+
+/** Per event type, what emitting needs: resolved once instead of on every event. */
+interface Route {
+  readonly type: EventType;
+  readonly spec: TopicSpec<unknown>;
+  readonly avro: ReturnType<typeof avroTypeOf>;
+  readonly writerId: number;
   readonly topic: string;
-  readonly message: Message;
+  readonly keyField: string;
+}
+
+/**
+ * A buffered event. It is also the kafkajs Message (key, value) handed to sendBatch, so that an event
+ * costs one object on its way through the buffer, not two.
+ */
+interface Pending {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly topic: string;
   readonly eventId: string;
   readonly type: EventType;
-  resolve(outcome: EmitOutcome): void;
-  reject(error: unknown): void;
+  readonly call: Call;
+  readonly index: number;
 }
+
+/**
+ * What one emit() or emitMany() call waits on: settled when the last of its events is acknowledged
+ * or failed, so that a rejection means no event of the call is still in flight.
+ */
+class Call {
+  readonly outcomes: EmitOutcome[];
+  remaining: number;
+  error: unknown;
+  readonly #resolve: (outcomes: EmitOutcome[]) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(size: number, resolve: (outcomes: EmitOutcome[]) => void, reject: (error: unknown) => void) {
+    this.outcomes = new Array<EmitOutcome>(size);
+    this.remaining = size;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  settle(index: number, outcome: EmitOutcome): void {
+    this.outcomes[index] = outcome;
+    if (--this.remaining === 0) this.#finish();
+  }
+
+  fail(error: unknown): void {
+    this.error ??= error;
+    if (--this.remaining === 0) this.#finish();
+  }
+
+  #finish(): void {
+    if (this.error === undefined) this.#resolve(this.outcomes);
+    else this.#reject(this.error);
+  }
+}
+
+/** The SDK's retry policy: about 5 s, enough for a leader election, short enough to surface an outage. */
+const DEFAULT_RETRY: RetryOptions = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
 
 /**
  * The storefront SDK: typed emit functions over an idempotent kafkajs producer. Events are validated
  * and encoded at once (a bad event throws before anything is buffered), batched for up to `lingerMs`
  * or `maxBatchSize`, and each emit() resolves only when Kafka acknowledged its event (acks=all).
- * Memory is bounded: beyond `maxBufferedEvents` emit() waits. close() flushes what is buffered.
+ * emitMany() does the same for a list of events with one promise for all of them. Memory is
+ * bounded: beyond `maxBufferedEvents` emits wait (back-pressure). close() flushes what is buffered.
  */
 export class StorefrontClient {
-  readonly #producer: Producer;
+  readonly #kafka: Kafka;
+  readonly #producerConfig: ProducerConfig;
+  #producer: Producer;
+  /** Connection of the current producer; undefined after it was replaced, until the next send connects it. */
+  #connected: Promise<void> | undefined;
   readonly #codec: EventCodec;
   readonly #lingerMs: number;
   readonly #maxBatchSize: number;
   readonly #maxBuffered: number;
   readonly #recent: RecentIds | undefined;
   readonly #topicNames: Readonly<Record<string, string>>;
+  readonly #routes = new Map<EventType, Route>();
   #buffer: Pending[] = [];
   #inFlight = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -70,8 +141,11 @@ export class StorefrontClient {
   readonly #buffered: Gauge;
   readonly #batchSeconds: Histogram;
 
-  private constructor(options: StorefrontClientOptions, producer: Producer) {
+  private constructor(options: StorefrontClientOptions, producerConfig: ProducerConfig, producer: Producer) {
+    this.#kafka = options.kafka;
+    this.#producerConfig = producerConfig;
     this.#producer = producer;
+    this.#connected = Promise.resolve();
     this.#codec = options.codec;
     this.#lingerMs = options.lingerMs ?? 5;
     this.#maxBatchSize = options.maxBatchSize ?? 1_000;
@@ -114,19 +188,29 @@ export class StorefrontClient {
   }
 
   static async create(options: StorefrontClientOptions): Promise<StorefrontClient> {
-    // Idempotent producer: broker-side dedupe of retried batches; it requires one request in flight.
-    const producer = options.kafka.producer({
+    const retry = options.retry ?? DEFAULT_RETRY;
+    // The idempotent producer retries a batch with its sequence numbers until the broker has it; kafkajs
+    // refuses it without retries, and it allows one request in flight.
+    if (!(retry.retries !== undefined && retry.retries >= 1)) {
+      throw new ProducerError(
+        ProducerErrorCode.INPUT_INVALID,
+        'retry.retries must be at least 1 (idempotent producer)',
+      );
+    }
+    const producerConfig: ProducerConfig = {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Java-compatible murmur2 partitioning, so keys land where Kafka Streams or Java clients would put them.
       createPartitioner: Partitioners.DefaultPartitioner,
-      // About 5 s of retries by default: long enough for a leader election, short enough that a
-      // caller (the collector answering 503) hears of an outage quickly.
-      retry: options.retry ?? { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
+      // Bounded on purpose: a caller (the collector answering 503) hears of an outage in seconds.
+      // After a send runs out of retries the producer is replaced (see #send), so the bound cannot
+      // cost the idempotence kafkajs warns about.
+      retry,
+    };
+    const producer = options.kafka.producer(producerConfig);
     await producer.connect();
-    return new StorefrontClient(options, producer);
+    return new StorefrontClient(options, producerConfig, producer);
   }
 
   emitImpression(event: EventOf<'search_impression'>): Promise<EmitOutcome> {
@@ -152,51 +236,130 @@ export class StorefrontClient {
   emit<T extends EventType>(type: T, event: EventOf<T>): Promise<EmitOutcome> {
     try {
       if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
-      const spec = eventTypes[type] as unknown as TopicSpec<EventOf<T>>;
+      const route = this.#route(type);
       // The compiled check first; the path-collecting one only for a value that fails it.
-      const avro = avroTypeOf(spec);
-      if (!avro.isValid(event)) return this.#refuse(spec, event);
-      const value = this.#encoder.encode(avro, this.#codec.writerId(spec), event);
+      if (!route.avro.isValid(event)) return this.#refuse(route, event, '');
+      const value = this.#encoder.encode(route.avro, route.writerId, event);
       const eventId = (event as { event_id: string }).event_id;
       if (this.#recent?.seen(eventId)) {
         this.#duplicates.inc({ type });
         return Promise.resolve('duplicate');
       }
-      const topic = this.#topicNames[spec.id] ?? spec.name;
-      const message = { key: String((event as unknown as Record<string, unknown>)[spec.keyField]), value };
-      if (this.#buffer.length + this.#inFlight >= this.#maxBuffered) {
-        return this.#enqueueWhenRoom(topic, message, eventId, type);
-      }
-      return this.#enqueue(topic, message, eventId, type);
+      const key = String((event as unknown as Record<string, unknown>)[route.keyField]);
+      return new Promise<EmitOutcome>((resolve, reject) => {
+        const call = new Call(1, (outcomes) => resolve(outcomes[0]!), reject);
+        const pending: Pending = { key, value, topic: route.topic, eventId, type, call, index: 0 };
+        if (this.outstanding < this.#maxBuffered) this.#push(pending);
+        else void this.#pushWhenRoom([pending], 0);
+      });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
+  /**
+   * Emits a list of events (any mix of types) with one promise for all of them: resolves with each
+   * event's outcome, in order, once Kafka acknowledged every one. Every event is validated and
+   * encoded first: if one is invalid the call rejects with SCH_INVALID_VALUE naming `events[index]` and
+   * the field,
+   * and none of the list is buffered. If Kafka does not acknowledge some of them, the call rejects
+   * with PRD_KAFKA_UNAVAILABLE once none of its events is in flight any more; the others were written,
+   * so the whole list may be sent again with the same event ids: those are answered `duplicate`.
+   */
+  emitMany(events: readonly EmitRequest[]): Promise<EmitOutcome[]> {
+    try {
+      if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
+      const n = events.length;
+      if (n === 0) return Promise.resolve([]);
+      const routes = new Array<Route>(n);
+      const values = new Array<Buffer>(n);
+      for (let i = 0; i < n; i++) {
+        const { type, event } = events[i]!;
+        const route = this.#route(type);
+        if (!route.avro.isValid(event)) return this.#refuse(route, event, `events[${i}]:`);
+        routes[i] = route;
+        values[i] = this.#encoder.encode(route.avro, route.writerId, event);
+      }
+      return new Promise<EmitOutcome[]>((resolve, reject) => {
+        const call = new Call(n, resolve, reject);
+        const pending: Pending[] = [];
+        const now = Date.now();
+        for (let i = 0; i < n; i++) {
+          const event = events[i]!.event as unknown as Record<string, unknown>;
+          const route = routes[i]!;
+          const eventId = event['event_id'] as string;
+          if (this.#recent?.seen(eventId, now)) {
+            this.#duplicates.inc({ type: route.type });
+            call.settle(i, 'duplicate');
+            continue;
+          }
+          const key = String(event[route.keyField]);
+          pending.push({ key, value: values[i]!, topic: route.topic, eventId, type: route.type, call, index: i });
+        }
+        if (this.outstanding + pending.length <= this.#maxBuffered) for (const p of pending) this.#push(p);
+        else void this.#pushWhenRoom(pending, 0);
+      });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #route(type: EventType): Route {
+    let route = this.#routes.get(type);
+    if (route === undefined) {
+      const spec = eventTypes[type] as unknown as TopicSpec<unknown>;
+      if (spec === undefined) {
+        throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `unknown event type ${JSON.stringify(type)}`);
+      }
+      route = {
+        type,
+        spec,
+        avro: avroTypeOf(spec),
+        writerId: this.#codec.writerId(spec),
+        topic: this.#topicNames[spec.id] ?? spec.name,
+        keyField: spec.keyField,
+      };
+      this.#routes.set(type, route);
+    }
+    return route;
+  }
+
   /** Rejects with the codec's SCH_INVALID_VALUE, which names every field that fails the schema. */
-  async #refuse<V>(spec: TopicSpec<V>, event: V): Promise<never> {
-    await this.#codec.encode(spec, event);
-    throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `invalid ${spec.id} value`);
+  async #refuse(route: Route, event: unknown, where: string): Promise<never> {
+    try {
+      await this.#codec.encode(route.spec, event);
+    } catch (error) {
+      if (where === '' || !(error instanceof SearchOpError)) throw error;
+      throw new SchemaError(error.code as SchemaErrorCode, `${where} ${error.message}`, { cause: error });
+    }
+    throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `invalid ${route.spec.id} value`);
   }
 
   /**
-   * Back-pressure: waits for room, then enqueues in the same step as the last check, so that waiters
-   * woken together cannot all pass the check before any of them took the room.
+   * Back-pressure: waits for room before each event, and takes it in the same step as the last check,
+   * so that waiters woken together cannot all pass the check before any of them took the room.
    */
-  async #enqueueWhenRoom(topic: string, message: Message, eventId: string, type: EventType): Promise<EmitOutcome> {
-    while (this.#buffer.length + this.#inFlight >= this.#maxBuffered) {
-      await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
-      if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
+  async #pushWhenRoom(pending: readonly Pending[], from: number): Promise<void> {
+    for (let i = from; i < pending.length; i++) {
+      while (this.outstanding >= this.#maxBuffered) {
+        await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+        if (this.#closed) {
+          const error = new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
+          for (let j = i; j < pending.length; j++) {
+            this.#recent?.forget(pending[j]!.eventId);
+            pending[j]!.call.fail(error);
+          }
+          return;
+        }
+      }
+      this.#push(pending[i]!);
     }
-    return this.#enqueue(topic, message, eventId, type);
   }
 
-  #enqueue(topic: string, message: Message, eventId: string, type: EventType): Promise<EmitOutcome> {
-    return new Promise<EmitOutcome>((resolve, reject) => {
-      this.#buffer.push({ topic, message, eventId, type, resolve, reject });
-      if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
-      else this.#scheduleSend(this.#lingerMs);
-    });
+  #push(pending: Pending): void {
+    this.#buffer.push(pending);
+    if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
+    else this.#scheduleSend(this.#lingerMs);
   }
 
   /** Events accepted and not yet acknowledged (buffered or in flight); never above maxBufferedEvents. */
@@ -214,7 +377,10 @@ export class StorefrontClient {
     }
   }
 
-  /** Stops accepting events, flushes the buffer, disconnects. */
+  /**
+   * Graceful shutdown: stops accepting events (emits waiting for room are refused with PRD_CLOSED),
+   * sends and waits for everything already buffered, then disconnects.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const waiter of this.#roomWaiters.splice(0)) waiter();
@@ -250,32 +416,32 @@ export class StorefrontClient {
   }
 
   async #send(batch: Pending[]): Promise<void> {
-    const byTopic = new Map<string, Message[]>();
+    const byTopic = new Map<string, Pending[]>();
     for (const p of batch) {
       const messages = byTopic.get(p.topic);
-      if (messages) messages.push(p.message);
-      else byTopic.set(p.topic, [p.message]);
+      if (messages) messages.push(p);
+      else byTopic.set(p.topic, [p]);
     }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    const topicMessages: TopicMessages[] = [];
+    for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
     const end = this.#batchSeconds.startTimer();
     try {
+      await (this.#connected ??= this.#producer.connect());
       await this.#producer.sendBatch({ topicMessages, acks: -1 });
       end();
       countByType(this.#sent, batch);
-      for (const p of batch) p.resolve('sent');
+      for (const p of batch) p.call.settle(p.index, 'sent');
     } catch (cause) {
+      this.#replaceProducer();
       const error = new ProducerError(
         ProducerErrorCode.KAFKA_UNAVAILABLE,
         `Kafka did not acknowledge ${batch.length} event(s): ${(cause as Error).message}`,
-        {
-          cause,
-          retriable: true,
-        },
+        { cause, retriable: true },
       );
       countByType(this.#failed, batch);
       for (const p of batch) {
         this.#recent?.forget(p.eventId);
-        p.reject(error);
+        p.call.fail(error);
       }
     } finally {
       this.#inFlight -= batch.length;
@@ -284,6 +450,19 @@ export class StorefrontClient {
       // Events that arrived during this round trip have waited at least as long as the linger: send them now.
       if (this.#buffer.length > 0) this.#scheduleSend(0);
     }
+  }
+
+  /**
+   * After a send that ran out of retries, kafkajs has rolled its sequence numbers back, yet the broker
+   * may have written the batch (a timeout after the write): the next batch would reuse those numbers
+   * and be taken for a duplicate, or refused as out of order. A new producer (a new producer id)
+   * starts its sequences afresh; it connects on the next send.
+   */
+  #replaceProducer(): void {
+    const broken = this.#producer;
+    this.#producer = this.#kafka.producer(this.#producerConfig);
+    this.#connected = undefined;
+    void broken.disconnect().catch(() => undefined);
   }
 }
 
