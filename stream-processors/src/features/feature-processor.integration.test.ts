@@ -13,6 +13,8 @@ import { uniqueName, waitFor } from '@searchop/runtime/testing';
 import {
   EventCodec,
   decodeState,
+  emptyState,
+  tileEntries,
   provision,
   type BehaviourEvent,
   type EntityState,
@@ -109,12 +111,7 @@ async function referenceFromTopics(
 async function redisStates(keys: Iterable<string>): Promise<Map<string, EntityState>> {
   const list = [...keys];
   const buffers = await Promise.all(list.map((k) => redis.getBuffer(k)));
-  return new Map(
-    list.map((k, i) => [
-      k,
-      decodeState(buffers[i]) ?? { tiles: new Map(), lastClickAt: 0, lastPurchaseAt: 0, fences: new Map() },
-    ]),
-  );
+  return new Map(list.map((k, i) => [k, decodeState(buffers[i]) ?? emptyState()]));
 }
 
 /** Waits until the group has committed up to the end of every partition of the given topics. */
@@ -139,7 +136,7 @@ async function waitForNoLag(groupId: string, topicNames: string[], what: string)
 function totals(states: Map<string, EntityState>) {
   const sum = { keys: states.size, impressions: 0, clicks: 0, carts: 0, purchases: 0 };
   for (const s of states.values())
-    for (const c of s.tiles.values())
+    for (const [, c] of tileEntries(s))
       for (const k of ['impressions', 'clicks', 'carts', 'purchases'] as const) sum[k] += c[k];
   return sum;
 }
