@@ -1,2 +1,3 @@
 export * from './ephemeral-kafka.ts';
 export * from './redis-cluster.ts';
+export * from './ephemeral-redis.ts';

@@ -7,6 +7,7 @@ import {
   fenceSource,
   incrementsOf,
   type BehaviourEvent,
+  type EntityRef,
   type Increment,
   type KeyLayout,
   type ProductChange,
@@ -41,6 +42,8 @@ interface Segment {
   readonly tiles: number[];
   /** ENTRY_VALUES per entry: latest event time, impressions, clicks, carts, purchases, latest click, latest purchase. */
   readonly values: number[];
+  /** Finest tile → entry, once the segment has many entries (a linear search is faster for few). */
+  byTile?: Map<number, number>;
 }
 
 interface KeyUpdate {
@@ -94,18 +97,15 @@ export class FeatureWriter {
   }
 
   async applyBehaviour(events: readonly SourcedEvent<BehaviourEvent>[]): Promise<ApplyResult> {
-    const updates = new Map<string, KeyUpdate>();
+    const updates = new UpdateIndex(this.#keys);
     for (const { spec, partition, offset, event } of events) {
       const source = fenceSource(spec, partition);
       for (const { entity, increment } of incrementsOf(event)) {
-        const key = this.#keys.counters(entity);
-        let update = updates.get(key);
-        if (!update) updates.set(key, (update = { key, segments: [] }));
-        addToSegment(segmentOf(update, source, offset), increment);
+        addToSegment(segmentOf(updates.of(entity), source, offset), increment);
       }
     }
     const result = { applied: 0, replayed: 0, late: 0 };
-    const straddling = await this.#write([...updates.values()], result);
+    const straddling = await this.#write(updates.all, result);
     if (straddling.length > 0) await this.#retryStraddling(events, straddling, result);
     return result;
   }
@@ -266,6 +266,51 @@ export class FeatureWriter {
   }
 }
 
+/**
+ * The batch's updates by entity, without building a key string per increment: nested maps by
+ * product, query and (query, product); the key is built once per entity.
+ */
+class UpdateIndex {
+  readonly all: KeyUpdate[] = [];
+  readonly #keys: KeyLayout;
+  readonly #products = new Map<string, KeyUpdate>();
+  readonly #queries = new Map<string, KeyUpdate>();
+  readonly #pairs = new Map<string, Map<string, KeyUpdate>>();
+  #global: KeyUpdate | undefined;
+
+  constructor(keys: KeyLayout) {
+    this.#keys = keys;
+  }
+
+  of(entity: EntityRef): KeyUpdate {
+    switch (entity.kind) {
+      case 'global':
+        return (this.#global ??= this.#add(entity));
+      case 'product':
+        return this.#lookup(this.#products, entity.productId, entity);
+      case 'query':
+        return this.#lookup(this.#queries, entity.query, entity);
+      case 'pair': {
+        let byProduct = this.#pairs.get(entity.query);
+        if (!byProduct) this.#pairs.set(entity.query, (byProduct = new Map<string, KeyUpdate>()));
+        return this.#lookup(byProduct, entity.productId, entity);
+      }
+    }
+  }
+
+  #lookup(map: Map<string, KeyUpdate>, id: string, entity: EntityRef): KeyUpdate {
+    let update = map.get(id);
+    if (!update) map.set(id, (update = this.#add(entity)));
+    return update;
+  }
+
+  #add(entity: EntityRef): KeyUpdate {
+    const update: KeyUpdate = { key: this.#keys.counters(entity), segments: [] };
+    this.all.push(update);
+    return update;
+  }
+}
+
 function newSegment(source: number, offset: number): Segment {
   return { source, minOffset: offset, maxOffset: offset, tiles: [], values: [] };
 }
@@ -293,11 +338,13 @@ function segmentOf(update: KeyUpdate, source: number, offset: number): Segment {
 function addToSegment(segment: Segment, { at, counts }: Increment): void {
   const tile = Math.floor(at / FINEST_TILE_MS);
   const { tiles, values } = segment;
-  let e = tiles.lastIndexOf(tile);
+  let e = segment.byTile ? (segment.byTile.get(tile) ?? -1) : tiles.lastIndexOf(tile);
   if (e < 0) {
     e = tiles.length;
     tiles.push(tile);
     values.push(at, 0, 0, 0, 0, 0, 0);
+    if (segment.byTile) segment.byTile.set(tile, e);
+    else if (tiles.length === 16) segment.byTile = new Map(tiles.map((t, i) => [t, i]));
   }
   const v = e * ENTRY_VALUES;
   const clicks = counts.clicks ?? 0;

@@ -73,11 +73,10 @@ for ki = 1, #KEYS do
   for si = 1, segments do
     local source, minOffset, maxOffset, n
     source, minOffset, maxOffset, n, pos = unpack('<HddH', blob, pos)
-    local entries = {}
+    -- Entries as flat columns: event time, the four counts, latest click, latest purchase.
+    local et, e1, e2, e3, e4, ec, ep = {}, {}, {}, {}, {}, {}, {}
     for i = 1, n do
-      local e = {}
-      e[1], e[2], e[3], e[4], e[5], e[6], e[7], pos = unpack('<ddddddd', blob, pos)
-      entries[i] = e
+      et[i], e1[i], e2[i], e3[i], e4[i], ec[i], ep[i], pos = unpack('<ddddddd', blob, pos)
     end
     local fence = fences[source]
     local status = 1
@@ -87,27 +86,32 @@ for ki = 1, #KEYS do
     statuses[#statuses + 1] = status
     if status == 1 then
       changed = true
+      -- One pass over the tiles: their positions, and the newest and oldest index per granularity.
+      local index, newest, oldest = {}, {}, {}
+      for _, g in ipairs(GRANS) do newest[g.id] = -1; oldest[g.id] = math.huge end
+      for i = 1, nt do
+        local k = tk[i]
+        local gid = floor(k / TILE_SPAN)
+        local x = k % TILE_SPAN
+        index[k] = i
+        if x > newest[gid] then newest[gid] = x end
+        if x < oldest[gid] then oldest[gid] = x end
+      end
+      local prune = false
+      local oldestKept = {}
       for _, g in ipairs(GRANS) do
         local gid, ms = g.id, g.ms
-        local newest = -1
-        local index = {}
-        for i = 1, nt do
-          local k = tk[i]
-          if floor(k / TILE_SPAN) == gid then
-            local x = k % TILE_SPAN
-            index[k] = i
-            if x > newest then newest = x end
-          end
-        end
+        local nw = newest[gid]
         for i = 1, n do
-          local x = floor(entries[i][1] / ms)
-          if x > newest then newest = x end
+          local x = floor(et[i] / ms)
+          if x > nw then nw = x end
         end
-        local oldestKept = newest - g.keep + 1
+        local keep = nw - g.keep + 1
+        oldestKept[gid] = keep
+        if oldest[gid] < keep then prune = true end
         for i = 1, n do
-          local e = entries[i]
-          local x = floor(e[1] / ms)
-          if x < oldestKept then
+          local x = floor(et[i] / ms)
+          if x < keep then
             late = late + 1
           else
             local k = gid * TILE_SPAN + x
@@ -118,17 +122,19 @@ for ki = 1, #KEYS do
               tk[at], t1[at], t2[at], t3[at], t4[at] = k, 0, 0, 0, 0
               index[k] = at
             end
-            t1[at] = t1[at] + e[2]
-            t2[at] = t2[at] + e[3]
-            t3[at] = t3[at] + e[4]
-            t4[at] = t4[at] + e[5]
+            t1[at] = t1[at] + e1[i]
+            t2[at] = t2[at] + e2[i]
+            t3[at] = t3[at] + e3[i]
+            t4[at] = t4[at] + e4[i]
           end
         end
-        -- Prune this granularity's tiles out of retention, keeping the order of the others.
+      end
+      -- Prune tiles out of retention, keeping the order of the others.
+      if prune then
         local kept = 0
         for i = 1, nt do
           local k = tk[i]
-          if floor(k / TILE_SPAN) ~= gid or (k % TILE_SPAN) >= oldestKept then
+          if (k % TILE_SPAN) >= oldestKept[floor(k / TILE_SPAN)] then
             kept = kept + 1
             if kept ~= i then tk[kept], t1[kept], t2[kept], t3[kept], t4[kept] = k, t1[i], t2[i], t3[i], t4[i] end
           end
@@ -137,9 +143,8 @@ for ki = 1, #KEYS do
         nt = kept
       end
       for i = 1, n do
-        local e = entries[i]
-        if e[6] > lastClick then lastClick = e[6] end
-        if e[7] > lastPurchase then lastPurchase = e[7] end
+        if ec[i] > lastClick then lastClick = ec[i] end
+        if ep[i] > lastPurchase then lastPurchase = ep[i] end
       end
       if fence == nil then fenceOrder[#fenceOrder + 1] = source end
       fences[source] = maxOffset
