@@ -42,7 +42,7 @@ describe('RedisFeatureStore', () => {
     const fromCluster = await new RedisFeatureStore(clustered, keyLayout(prefix)).fetch('drill bits', queryTerms, ids);
     for (const { snapshot, corrupt } of [fromSingle, fromCluster]) {
       expect(corrupt).toBe(0);
-      expect(snapshot.products.map((s) => s?.tiles.size ?? 0)).toEqual([3, 3, 3, 0]);
+      expect(snapshot.products.map((s) => s?.tileCount ?? 0)).toEqual([3, 3, 3, 0]);
       expect(snapshot.catalog.map((c) => c?.t ?? null)).toEqual([
         ['cordless', 'drill', '18v'],
         ['drill', 'bits', '20', 'pieces'],
@@ -52,7 +52,7 @@ describe('RedisFeatureStore', () => {
       // No impression was shown for "drill bits": its pairs and query are unknown; "drill" was.
       expect(snapshot.pairs).toEqual([undefined, undefined, undefined, undefined]);
       expect(snapshot.query).toBeUndefined();
-      expect(snapshot.global?.tiles.size).toBe(3);
+      expect(snapshot.global?.tileCount).toBe(3);
       expect(snapshot.text.documents).toBe(3);
       expect(snapshot.text.averageLength).toBeCloseTo(8 / 3, 12);
       expect(snapshot.text.documentFrequency('drill')).toBe(2);

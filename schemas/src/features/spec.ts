@@ -1,6 +1,14 @@
 import type { CatalogEntry } from './catalog-entry.ts';
 import { bm25, termCoverage, type TextStats } from './text.ts';
-import { WINDOWS, windowCounts, type Counts, type EntityState } from './tiles.ts';
+import {
+  COUNTER_COUNT,
+  WINDOWS,
+  WINDOW_TOTALS_LENGTH,
+  windowFrame,
+  windowTotals,
+  type EntityState,
+  type WindowFrame,
+} from './tiles.ts';
 
 /**
  * The feature spec: names, order and meaning of every model input. The ranker builds exactly this
@@ -47,40 +55,29 @@ function rate(events: number, trials: number, fallback: number): number {
   return trials > 0 ? events / trials : fallback;
 }
 
-interface Priors {
-  ctr: number;
-  cartRate: number;
-  purchaseRate: number;
-  conversion: number;
+/** Priors per window, in WINDOWS order: ctr, cart rate, purchase rate, conversion. */
+const PRIOR_COUNT = 4;
+const IMPRESSIONS = 0;
+const CLICKS = 1;
+const CARTS = 2;
+const PURCHASES = 3;
+
+/** Global rates per window, the priors that rates shrink toward (PRIOR_COUNT per window). */
+export function priorsOf(global: EntityState | undefined, frame: WindowFrame): Float64Array {
+  const g = windowTotals(global, frame, new Float64Array(WINDOW_TOTALS_LENGTH));
+  const priors = new Float64Array(WINDOWS.length * PRIOR_COUNT);
+  for (let w = 0; w < WINDOWS.length; w++) {
+    const c = w * COUNTER_COUNT;
+    const p = w * PRIOR_COUNT;
+    priors[p] = rate(g[c + CLICKS]!, g[c + IMPRESSIONS]!, FALLBACK_PRIORS.ctr);
+    priors[p + 1] = rate(g[c + CARTS]!, g[c + IMPRESSIONS]!, FALLBACK_PRIORS.cartRate);
+    priors[p + 2] = rate(g[c + PURCHASES]!, g[c + IMPRESSIONS]!, FALLBACK_PRIORS.purchaseRate);
+    priors[p + 3] = rate(g[c + PURCHASES]!, g[c + CLICKS]!, FALLBACK_PRIORS.conversion);
+  }
+  return priors;
 }
 
-/** Global rates per window, the priors that rates shrink toward. */
-export function priorsOf(global: EntityState | undefined, nowMs: number): Priors[] {
-  return WINDOWS.map((w) => {
-    const g = windowCounts(global, w, nowMs);
-    return {
-      ctr: rate(g.clicks, g.impressions, FALLBACK_PRIORS.ctr),
-      cartRate: rate(g.carts, g.impressions, FALLBACK_PRIORS.cartRate),
-      purchaseRate: rate(g.purchases, g.impressions, FALLBACK_PRIORS.purchaseRate),
-      conversion: rate(g.purchases, g.clicks, FALLBACK_PRIORS.conversion),
-    };
-  });
-}
-
-type Block = (
-  out: Float64Array,
-  at: number,
-  q: QueryContext,
-  c: CandidateContext,
-  priors: Priors[],
-  counts: WindowCountsCache,
-) => void;
-
-interface WindowCountsCache {
-  product: Counts[];
-  pair: Counts[];
-  query: Counts[];
-}
+type Block = (out: Float64Array, at: number, q: QueryContext, c: CandidateContext, prepared: PreparedQuery) => void;
 
 interface FeatureGroup {
   readonly names: readonly string[];
@@ -113,17 +110,20 @@ const GROUPS: readonly FeatureGroup[] = [
       FALLBACK_PRIORS.purchaseRate,
       FALLBACK_PRIORS.conversion,
     ]),
-    write(out, at, _q, _c, priors, counts) {
+    write(out, at, _q, _c, { priors, productCounts: p }) {
       for (let w = 0; w < WINDOWS.length; w++) {
-        const p = counts.product[w]!;
-        const prior = priors[w]!;
-        out[at++] = p.impressions;
-        out[at++] = p.clicks;
-        out[at++] = p.purchases;
-        out[at++] = smoothed(p.clicks, p.impressions, prior.ctr);
-        out[at++] = smoothed(p.carts, p.impressions, prior.cartRate);
-        out[at++] = smoothed(p.purchases, p.impressions, prior.purchaseRate);
-        out[at++] = smoothed(p.purchases, p.clicks, prior.conversion);
+        const c = w * COUNTER_COUNT;
+        const r = w * PRIOR_COUNT;
+        const impressions = p[c + IMPRESSIONS]!;
+        const clicks = p[c + CLICKS]!;
+        const purchases = p[c + PURCHASES]!;
+        out[at++] = impressions;
+        out[at++] = clicks;
+        out[at++] = purchases;
+        out[at++] = smoothed(clicks, impressions, priors[r]!);
+        out[at++] = smoothed(p[c + CARTS]!, impressions, priors[r + 1]!);
+        out[at++] = smoothed(purchases, impressions, priors[r + 2]!);
+        out[at++] = smoothed(purchases, clicks, priors[r + 3]!);
       }
     },
   },
@@ -150,15 +150,16 @@ const GROUPS: readonly FeatureGroup[] = [
       `query_product_purchase_rate_${w}`,
     ]),
     defaults: perWindow(() => [0, 0, FALLBACK_PRIORS.ctr, FALLBACK_PRIORS.cartRate, FALLBACK_PRIORS.purchaseRate]),
-    write(out, at, _q, _c, priors, counts) {
+    write(out, at, _q, _c, { priors, pairCounts: p }) {
       for (let w = 0; w < WINDOWS.length; w++) {
-        const p = counts.pair[w]!;
-        const prior = priors[w]!;
-        out[at++] = p.impressions;
-        out[at++] = p.clicks;
-        out[at++] = smoothed(p.clicks, p.impressions, prior.ctr);
-        out[at++] = smoothed(p.carts, p.impressions, prior.cartRate);
-        out[at++] = smoothed(p.purchases, p.impressions, prior.purchaseRate);
+        const c = w * COUNTER_COUNT;
+        const r = w * PRIOR_COUNT;
+        const impressions = p[c + IMPRESSIONS]!;
+        out[at++] = impressions;
+        out[at++] = p[c + CLICKS]!;
+        out[at++] = smoothed(p[c + CLICKS]!, impressions, priors[r]!);
+        out[at++] = smoothed(p[c + CARTS]!, impressions, priors[r + 1]!);
+        out[at++] = smoothed(p[c + PURCHASES]!, impressions, priors[r + 2]!);
       }
     },
   },
@@ -166,11 +167,11 @@ const GROUPS: readonly FeatureGroup[] = [
     // The query itself: how often it is searched and how well it converts (the same for all candidates).
     names: perWindow((w) => [`query_searches_${w}`, `query_ctr_${w}`]),
     defaults: perWindow(() => [0, FALLBACK_PRIORS.ctr]),
-    write(out, at, _q, _c, priors, counts) {
+    write(out, at, _q, _c, { priors, queryCounts: p }) {
       for (let w = 0; w < WINDOWS.length; w++) {
-        const p = counts.query[w]!;
-        out[at++] = p.impressions;
-        out[at++] = smoothed(p.clicks, p.impressions, priors[w]!.ctr);
+        const c = w * COUNTER_COUNT;
+        out[at++] = p[c + IMPRESSIONS]!;
+        out[at++] = smoothed(p[c + CLICKS]!, p[c + IMPRESSIONS]!, priors[w * PRIOR_COUNT]!);
       }
     },
   },
@@ -208,18 +209,31 @@ export const FEATURE_COUNT = FEATURE_NAMES.length;
 /** Index of each feature by name, for explain output and tests. */
 export const FEATURE_INDEX: ReadonlyMap<string, number> = new Map(FEATURE_NAMES.map((n, i) => [n, i]));
 
-/** Per-request work shared by every candidate: window sums of the query and the priors. */
+/**
+ * Per-request work shared by every candidate: window boundaries, the query's window sums and the
+ * priors, plus scratch space for each candidate's sums (writeFeatures is synchronous, so one
+ * PreparedQuery serves all candidates without allocating).
+ */
 export interface PreparedQuery {
   readonly context: QueryContext;
-  readonly priors: Priors[];
-  readonly queryCounts: Counts[];
+  readonly frame: WindowFrame;
+  /** PRIOR_COUNT per window: ctr, cart rate, purchase rate, conversion. */
+  readonly priors: Float64Array;
+  /** windowTotals of the query, the current candidate's product and pair. */
+  readonly queryCounts: Float64Array;
+  readonly productCounts: Float64Array;
+  readonly pairCounts: Float64Array;
 }
 
 export function prepareQuery(context: QueryContext): PreparedQuery {
+  const frame = windowFrame(context.nowMs);
   return {
     context,
-    priors: priorsOf(context.global, context.nowMs),
-    queryCounts: WINDOWS.map((w) => windowCounts(context.query, w, context.nowMs)),
+    frame,
+    priors: priorsOf(context.global, frame),
+    queryCounts: windowTotals(context.query, frame, new Float64Array(WINDOW_TOTALS_LENGTH)),
+    productCounts: new Float64Array(WINDOW_TOTALS_LENGTH),
+    pairCounts: new Float64Array(WINDOW_TOTALS_LENGTH),
   };
 }
 
@@ -230,15 +244,12 @@ export function writeFeatures(
   prepared: PreparedQuery,
   candidate: CandidateContext,
 ): void {
-  const { context, priors, queryCounts } = prepared;
-  const counts: WindowCountsCache = {
-    product: WINDOWS.map((w) => windowCounts(candidate.product, w, context.nowMs)),
-    pair: WINDOWS.map((w) => windowCounts(candidate.pair, w, context.nowMs)),
-    query: queryCounts,
-  };
+  windowTotals(candidate.product, prepared.frame, prepared.productCounts);
+  windowTotals(candidate.pair, prepared.frame, prepared.pairCounts);
   let at = offset;
-  for (const group of GROUPS) {
-    group.write(out, at, context, candidate, priors, counts);
+  for (let i = 0; i < GROUPS.length; i++) {
+    const group = GROUPS[i]!;
+    group.write(out, at, prepared.context, candidate, prepared);
     at += group.names.length;
   }
 }

@@ -1,63 +1,81 @@
-import { COUNTERS, emptyState, type EntityState } from './tiles.ts';
+import { endianness } from 'node:os';
+import { EntityState, FENCE_BYTES, TILE_STRIDE } from './tiles.ts';
 
 /**
  * The compact binary encoding of an EntityState, one Redis string per entity, so that the ranker
- * fetches all candidates with one MGET and decodes with a DataView. The Lua script in
- * stream-processors (apply-increments.lua) reads and writes exactly this layout; a change here is a
- * new STATE_ENCODING_VERSION and a change there.
+ * fetches all candidates with one MGET and decodes with one copy. The Lua script in
+ * stream-processors (scripts.ts) reads and writes exactly this layout; a change here is a new
+ * STATE_ENCODING_VERSION and a change there.
  *
  *   u8  version            u8  fence count F       u16 tile count T
  *   f64 lastClickAt        f64 lastPurchaseAt
  *   F × { u16 source, f64 offset }                  (exactly-once fences)
  *   T × { u32 tile key, u32 impressions, u32 clicks, u32 carts, u32 purchases }
- * all little-endian.
+ * all little-endian. The tiles are EntityState.tiles byte for byte (on a little-endian machine), so
+ * decoding is one memory copy and encoding another.
  */
 export const STATE_ENCODING_VERSION = 1;
 const HEADER_BYTES = 20;
-const FENCE_BYTES = 10;
-const TILE_BYTES = 20;
+const TILE_BYTES = TILE_STRIDE * 4;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export function encodeState(state: EntityState): Buffer {
-  const buffer = Buffer.alloc(HEADER_BYTES + state.fences.size * FENCE_BYTES + state.tiles.size * TILE_BYTES);
+  const fences = state.fences;
+  const tileBytes = state.tileCount * TILE_BYTES;
+  const buffer = Buffer.allocUnsafe(HEADER_BYTES + fences.size * FENCE_BYTES + tileBytes);
   buffer.writeUInt8(STATE_ENCODING_VERSION, 0);
-  buffer.writeUInt8(state.fences.size, 1);
-  buffer.writeUInt16LE(state.tiles.size, 2);
+  buffer.writeUInt8(fences.size, 1);
+  buffer.writeUInt16LE(state.tileCount, 2);
   buffer.writeDoubleLE(state.lastClickAt, 4);
   buffer.writeDoubleLE(state.lastPurchaseAt, 12);
   let at = HEADER_BYTES;
-  for (const [source, offset] of state.fences) {
+  for (const [source, offset] of fences) {
     buffer.writeUInt16LE(source, at);
     buffer.writeDoubleLE(offset, at + 2);
     at += FENCE_BYTES;
   }
-  for (const [key, counts] of state.tiles) {
-    buffer.writeUInt32LE(key, at);
-    for (let i = 0; i < COUNTERS.length; i++) buffer.writeUInt32LE(counts[COUNTERS[i]!], at + 4 + 4 * i);
-    at += TILE_BYTES;
+  const tiles = state.tiles;
+  if (LITTLE_ENDIAN) {
+    buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);
+  } else {
+    for (let i = 0; i < state.tileCount * TILE_STRIDE; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
   }
   return buffer;
 }
 
-/** Decodes a state; undefined for an absent key. Throws on an unknown encoding version. */
+/**
+ * Decodes a state; undefined for an absent key. Throws on an unknown encoding version or a
+ * truncated value. The state does not share memory with `buffer`: its tiles and encoded fences are
+ * copied into one small Buffer (from Node's pool, 8-byte aligned, so no allocation of its own), the
+ * tiles first so that the Uint32Array over them is aligned; fences are decoded only if read.
+ */
 export function decodeState(buffer: Buffer | null | undefined): EntityState | undefined {
   if (!buffer || buffer.length === 0) return undefined;
-  const version = buffer.readUInt8(0);
+  const version = buffer[0]!;
   if (version !== STATE_ENCODING_VERSION) throw new Error(`unknown entity state encoding version ${version}`);
-  const state = emptyState();
-  const fences = buffer.readUInt8(1);
-  const tiles = buffer.readUInt16LE(2);
+  if (buffer.length < HEADER_BYTES) throw new Error(`truncated entity state: ${buffer.length} bytes`);
+  const fenceCount = buffer[1]!;
+  const tileCount = buffer[2]! | (buffer[3]! << 8);
+  const fenceBytes = fenceCount * FENCE_BYTES;
+  const tileStart = HEADER_BYTES + fenceBytes;
+  const tileBytes = tileCount * TILE_BYTES;
+  const end = tileStart + tileBytes;
+  if (buffer.length < end) throw new Error(`truncated entity state: ${buffer.length} bytes, ${end} expected`);
+  const copy = Buffer.allocUnsafe(tileBytes + fenceBytes);
+  buffer.copy(copy, 0, tileStart, end);
+  let tiles: Uint32Array;
+  if (LITTLE_ENDIAN) {
+    tiles = new Uint32Array(copy.buffer, copy.byteOffset, tileCount * TILE_STRIDE);
+  } else {
+    tiles = new Uint32Array(tileCount * TILE_STRIDE);
+    for (let i = 0; i < tiles.length; i++) tiles[i] = copy.readUInt32LE(i * 4);
+  }
+  const state = new EntityState(tiles, tileCount);
   state.lastClickAt = buffer.readDoubleLE(4);
   state.lastPurchaseAt = buffer.readDoubleLE(12);
-  let at = HEADER_BYTES;
-  for (let i = 0; i < fences; i++, at += FENCE_BYTES)
-    state.fences.set(buffer.readUInt16LE(at), buffer.readDoubleLE(at + 2));
-  for (let i = 0; i < tiles; i++, at += TILE_BYTES) {
-    state.tiles.set(buffer.readUInt32LE(at), {
-      impressions: buffer.readUInt32LE(at + 4),
-      clicks: buffer.readUInt32LE(at + 8),
-      carts: buffer.readUInt32LE(at + 12),
-      purchases: buffer.readUInt32LE(at + 16),
-    });
+  if (fenceCount > 0) {
+    buffer.copy(copy, tileBytes, HEADER_BYTES, tileStart);
+    state.setEncodedFences(copy.subarray(tileBytes), fenceCount);
   }
   return state;
 }

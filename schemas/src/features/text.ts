@@ -25,13 +25,14 @@ export function bm25(
   b = 0.75,
 ): number {
   if (queryTerms.length === 0 || titleTerms.length === 0 || stats.documents === 0) return 0;
-  const tf = new Map<string, number>();
-  for (const t of titleTerms) tf.set(t, (tf.get(t) ?? 0) + 1);
   const lengthNorm = k1 * (1 - b + (b * titleTerms.length) / Math.max(stats.averageLength, 1));
   let score = 0;
-  for (const term of new Set(queryTerms)) {
-    const f = tf.get(term);
-    if (!f) continue;
+  // Titles and queries are a few terms: linear scans, no per-candidate Map or Set.
+  for (let i = 0; i < queryTerms.length; i++) {
+    const term = queryTerms[i]!;
+    if (firstIndex(queryTerms, term) !== i) continue;
+    const f = occurrences(titleTerms, term);
+    if (f === 0) continue;
     const df = stats.documentFrequency(term);
     const idf = Math.log(1 + (stats.documents - df + 0.5) / (df + 0.5));
     score += (idf * f * (k1 + 1)) / (f + lengthNorm);
@@ -41,10 +42,24 @@ export function bm25(
 
 /** Share of distinct query terms present in the title, 0 to 1. */
 export function termCoverage(queryTerms: readonly string[], titleTerms: readonly string[]): number {
-  const distinct = new Set(queryTerms);
-  if (distinct.size === 0) return 0;
-  const title = new Set(titleTerms);
+  let distinct = 0;
   let present = 0;
-  for (const t of distinct) if (title.has(t)) present++;
-  return present / distinct.size;
+  for (let i = 0; i < queryTerms.length; i++) {
+    const term = queryTerms[i]!;
+    if (firstIndex(queryTerms, term) !== i) continue;
+    distinct++;
+    if (firstIndex(titleTerms, term) >= 0) present++;
+  }
+  return distinct === 0 ? 0 : present / distinct;
+}
+
+function firstIndex(list: readonly string[], term: string): number {
+  for (let i = 0; i < list.length; i++) if (list[i] === term) return i;
+  return -1;
+}
+
+function occurrences(list: readonly string[], term: string): number {
+  let n = 0;
+  for (let i = 0; i < list.length; i++) if (list[i] === term) n++;
+  return n;
 }

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from './state-codec.ts';
-import { GRANULARITIES, WINDOWS, applyIncrements, emptyState, tileKey, windowCounts, type Increment } from './tiles.ts';
+import {
+  GRANULARITIES,
+  WINDOWS,
+  WINDOW_TOTALS_LENGTH,
+  applyIncrements,
+  emptyState,
+  tileCounts,
+  tileEntries,
+  tileKey,
+  windowCounts,
+  windowFrame,
+  windowTotals,
+  type EntityState,
+  type Increment,
+} from './tiles.ts';
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 const MIN = 60_000;
@@ -30,8 +44,8 @@ describe('tiles', () => {
     const late = applyIncrements(state, [{ at: T0 + 2 * HOUR, counts: { impressions: 1 } }]);
     expect(late).toBe(0);
     // The 5-minute tile of T0 is now out of the 13-tile retention; hourly and daily remain.
-    expect(state.tiles.has(tileKey(GRANULARITIES.fiveMinutes, T0 / (5 * MIN)))).toBe(false);
-    expect(state.tiles.has(tileKey(GRANULARITIES.hour, T0 / HOUR))).toBe(true);
+    expect(tileCounts(state, tileKey(GRANULARITIES.fiveMinutes, T0 / (5 * MIN)))).toBeUndefined();
+    expect(tileCounts(state, tileKey(GRANULARITIES.hour, T0 / HOUR))?.impressions).toBe(1);
     // An event 90 minutes older than the newest is too late for the 5-minute tiles only.
     expect(applyIncrements(state, [{ at: T0 + 30 * MIN, counts: { impressions: 1 } }])).toBe(1);
     expect(windowCounts(state, window('24h'), T0 + 2 * HOUR).impressions).toBe(3);
@@ -48,7 +62,7 @@ describe('tiles', () => {
     for (const e of [...events].reverse()) applyIncrements(backward, [e]);
     const batched = emptyState();
     applyIncrements(batched, events);
-    const sorted = (s: typeof forward) => [...s.tiles].sort((a, b) => a[0] - b[0]);
+    const sorted = (s: EntityState) => tileEntries(s);
     expect(sorted(backward)).toEqual(sorted(forward));
     expect(sorted(batched)).toEqual(sorted(forward));
     expect(backward.lastClickAt).toBe(forward.lastClickAt);
@@ -62,8 +76,46 @@ describe('tiles', () => {
     ]);
     state.fences.set(3 * 1024 + 5, 9_007_199_254_740_991);
     const decoded = decodeState(encodeState(state))!;
-    expect(decoded).toEqual(state);
+    expect(tileEntries(decoded)).toEqual(tileEntries(state));
+    expect([decoded.lastClickAt, decoded.lastPurchaseAt]).toEqual([state.lastClickAt, state.lastPurchaseAt]);
+    expect([...decoded.fences]).toEqual([[3 * 1024 + 5, 9_007_199_254_740_991]]);
+    // A decoded state can be updated and re-encoded (its tiles grow past the decoded ones).
+    applyIncrements(decoded, [{ at: T0 + 2 * DAY, counts: { clicks: 2 } }]);
+    const again = decodeState(encodeState(decoded))!;
+    expect(tileEntries(again)).toEqual(tileEntries(decoded));
+    expect(again.fences.get(3 * 1024 + 5)).toBe(9_007_199_254_740_991);
     expect(decodeState(null)).toBeUndefined();
     expect(() => decodeState(Buffer.from([9, 0, 0, 0]))).toThrow(/version 9/);
+    expect(() => decodeState(encodeState(state).subarray(0, 30))).toThrow(/truncated/);
+  });
+
+  it('sums every window in one pass exactly as window by window, at any alignment of the buffer', () => {
+    const state = emptyState();
+    const events: Increment[] = Array.from({ length: 500 }, (_, i) => ({
+      at: T0 + ((i * 104_729) % (35 * DAY)),
+      counts: {
+        impressions: 1 + (i % 4),
+        clicks: i % 3 === 0 ? 1 : 0,
+        carts: i % 7 === 0 ? 1 : 0,
+        purchases: i % 13 === 0 ? 1 : 0,
+      },
+    }));
+    applyIncrements(state, events);
+    for (let fences = 0; fences < 4; fences++) {
+      const source = emptyState();
+      applyIncrements(source, events);
+      for (let f = 0; f < fences; f++) source.fences.set(f, f * 1000);
+      // Decoding copes with a value at an odd position inside a larger buffer (as a reply parser may give).
+      const encoded = encodeState(source);
+      const shifted = Buffer.concat([Buffer.from([0xff]), encoded]).subarray(1);
+      const decoded = decodeState(shifted)!;
+      for (const now of [T0, T0 + 34 * DAY + 7 * MIN, T0 + 35 * DAY + HOUR, T0 + 12 * HOUR]) {
+        const totals = windowTotals(decoded, windowFrame(now), new Float64Array(WINDOW_TOTALS_LENGTH + 2), 1);
+        WINDOWS.forEach((w, i) => {
+          const c = windowCounts(state, w, now);
+          expect([...totals.subarray(1 + i * 4, 5 + i * 4)]).toEqual([c.impressions, c.clicks, c.carts, c.purchases]);
+        });
+      }
+    }
   });
 });

@@ -12,11 +12,19 @@
  * state after a set of events does not depend on the order in which partitions delivered them:
  * an event older than the retention of a granularity is not counted there (counted as late by the
  * processor), and tiles that fall out of retention are pruned when a newer event arrives.
+ *
+ * Speed matters here: the ranker derives window counts for 100–1,000 candidates per request and
+ * the trainer's backfill replays millions of impressions through this module. So a state holds its
+ * tiles in one Uint32Array (the layout of the binary encoding, see state-codec.ts), window sums are
+ * computed for all windows in one pass over the tiles against precomputed boundaries (WindowFrame),
+ * and nothing is allocated per tile.
  */
 
 export const COUNTERS = ['impressions', 'clicks', 'carts', 'purchases'] as const;
 export type CounterName = (typeof COUNTERS)[number];
 export type Counts = Record<CounterName, number>;
+/** Position of each counter in a tile after its key, and in window sums (see WindowFrame). */
+export const COUNTER_COUNT = COUNTERS.length;
 
 export interface Granularity {
   /** Index in the packed tile key (2 bits): fixed forever for a given encoding version. */
@@ -54,38 +62,95 @@ export const WINDOWS = [
 export type WindowName = (typeof WINDOWS)[number]['name'];
 
 const GRANULARITY_BY_ID: readonly Granularity[] = Object.values(GRANULARITIES).sort((a, b) => a.id - b.id);
+const GRANULARITY_COUNT = GRANULARITY_BY_ID.length;
+const TILE_MS_BY_ID = GRANULARITY_BY_ID.map((g) => g.tileMs);
+const RETENTION_BY_ID = GRANULARITY_BY_ID.map((g) => g.retention);
+
+const INDEX_BITS = 30;
+const INDEX_MASK = 2 ** INDEX_BITS - 1;
 
 /** A tile key packs the granularity (top 2 bits) and the tile index since the epoch (low 30 bits). */
 export function tileKey(granularity: Granularity, index: number): number {
-  return granularity.id * 2 ** 30 + index;
+  return granularity.id * 2 ** INDEX_BITS + index;
 }
 export function tileGranularity(key: number): Granularity {
-  return GRANULARITY_BY_ID[Math.floor(key / 2 ** 30)]!;
+  return GRANULARITY_BY_ID[key >>> INDEX_BITS]!;
 }
 export function tileIndex(key: number): number {
-  return key % 2 ** 30;
+  return key & INDEX_MASK;
 }
 export function tileIndexAt(granularity: Granularity, timeMs: number): number {
   return Math.floor(timeMs / granularity.tileMs);
 }
 
-/** The decoded state of one entity (a product, a query, a query–product pair or the global total). */
-export interface EntityState {
-  /** Tile key → counts. */
-  readonly tiles: Map<number, Counts>;
+/** u32 values per tile in EntityState.tiles: the tile key, then the counters in COUNTERS order. */
+export const TILE_STRIDE = 1 + COUNTER_COUNT;
+
+/**
+ * The state of one entity (a product, a query, a query–product pair or the global total).
+ * Tiles are packed: tile i is tiles[i*TILE_STRIDE] (its key) followed by its four counters; only
+ * the first tileCount tiles are meaningful (the array may have spare capacity).
+ */
+export class EntityState {
+  tiles: Uint32Array;
+  tileCount: number;
   /** Event time of the latest click / purchase (0: never). */
-  lastClickAt: number;
-  lastPurchaseAt: number;
-  /** Source (topic index × 1024 + Kafka partition) → highest offset applied: the exactly-once fence. */
-  readonly fences: Map<number, number>;
+  lastClickAt = 0;
+  lastPurchaseAt = 0;
+  #fences: Map<number, number> | undefined;
+  #fenceSource: Buffer | undefined;
+  #fenceCount = 0;
+
+  constructor(tiles: Uint32Array = new Uint32Array(4 * TILE_STRIDE), tileCount = 0) {
+    this.tiles = tiles;
+    this.tileCount = tileCount;
+  }
+
+  /**
+   * Source (topic index × 1024 + Kafka partition) → highest offset applied: the exactly-once fence.
+   * Decoded on first use (the ranker never reads it).
+   */
+  get fences(): Map<number, number> {
+    if (!this.#fences) {
+      this.#fences = new Map();
+      const encoded = this.#fenceSource;
+      for (let i = 0, at = 0; i < this.#fenceCount; i++, at += FENCE_BYTES)
+        this.#fences.set(encoded!.readUInt16LE(at), encoded!.readDoubleLE(at + 2));
+      this.#fenceSource = undefined;
+    }
+    return this.#fences;
+  }
+
+  /** For the codec: fences still encoded (FENCE_BYTES each), decoded when first read. */
+  setEncodedFences(encoded: Buffer, count: number): void {
+    this.#fences = undefined;
+    this.#fenceSource = encoded;
+    this.#fenceCount = count;
+  }
 }
+/** Bytes of one encoded fence: u16 source, f64 offset. */
+export const FENCE_BYTES = 10;
 
 export function emptyState(): EntityState {
-  return { tiles: new Map(), lastClickAt: 0, lastPurchaseAt: 0, fences: new Map() };
+  return new EntityState();
 }
 
 export function zeroCounts(): Counts {
   return { impressions: 0, clicks: 0, carts: 0, purchases: 0 };
+}
+
+/** The tiles of a state as [key, counts] sorted by key: for tests, debugging and comparisons. */
+export function tileEntries(state: EntityState): [number, Counts][] {
+  const out: [number, Counts][] = [];
+  const t = state.tiles;
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE)
+    out.push([t[at]!, { impressions: t[at + 1]!, clicks: t[at + 2]!, carts: t[at + 3]!, purchases: t[at + 4]! }]);
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+/** The tile of `key` in a state, or undefined. */
+export function tileCounts(state: EntityState, key: number): Counts | undefined {
+  return tileEntries(state).find(([k]) => k === key)?.[1];
 }
 
 /** An increment of counters at an event time: what one event contributes to one entity. */
@@ -94,58 +159,181 @@ export interface Increment {
   readonly counts: Partial<Counts>;
 }
 
+const newestScratch = new Float64Array(GRANULARITY_COUNT);
+const oldestKeptScratch = new Float64Array(GRANULARITY_COUNT);
+
 /**
  * Applies increments to a state in place, as the Redis script does: adds to the tile of each
  * granularity, then prunes tiles out of retention relative to the newest tile. Returns how many
  * (increment, granularity) pairs were too late to count.
  */
 export function applyIncrements(state: EntityState, increments: readonly Increment[]): number {
+  const newest = newestScratch.fill(-1);
+  const oldestKept = oldestKeptScratch;
+  let tiles = state.tiles;
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+    const key = tiles[at]!;
+    const g = key >>> INDEX_BITS;
+    const index = key & INDEX_MASK;
+    if (index > newest[g]!) newest[g] = index;
+  }
+  for (const inc of increments) {
+    for (let g = 0; g < GRANULARITY_COUNT; g++) {
+      const index = Math.floor(inc.at / TILE_MS_BY_ID[g]!);
+      if (index > newest[g]!) newest[g] = index;
+    }
+  }
+  for (let g = 0; g < GRANULARITY_COUNT; g++) oldestKept[g] = newest[g]! - RETENTION_BY_ID[g]! + 1;
+
   let late = 0;
-  for (const granularity of GRANULARITY_BY_ID) {
-    let newest = newestIndex(state, granularity);
-    for (const inc of increments) newest = Math.max(newest, tileIndexAt(granularity, inc.at));
-    const oldestKept = newest - granularity.retention + 1;
-    for (const inc of increments) {
-      const index = tileIndexAt(granularity, inc.at);
-      if (index < oldestKept) {
+  let prune = false;
+  for (const inc of increments) {
+    const { counts } = inc;
+    const impressions = counts.impressions ?? 0;
+    const clicks = counts.clicks ?? 0;
+    const carts = counts.carts ?? 0;
+    const purchases = counts.purchases ?? 0;
+    for (let g = 0; g < GRANULARITY_COUNT; g++) {
+      const index = Math.floor(inc.at / TILE_MS_BY_ID[g]!);
+      if (index < oldestKept[g]!) {
         late++;
         continue;
       }
-      const key = tileKey(granularity, index);
-      const counts = state.tiles.get(key) ?? zeroCounts();
-      for (const name of COUNTERS) counts[name] += inc.counts[name] ?? 0;
-      state.tiles.set(key, counts);
+      const key = g * 2 ** INDEX_BITS + index;
+      let at = findTile(tiles, state.tileCount, key);
+      if (at < 0) {
+        if ((state.tileCount + 1) * TILE_STRIDE > tiles.length) {
+          const grown = new Uint32Array(Math.max(8, state.tileCount * 2) * TILE_STRIDE);
+          grown.set(tiles.subarray(0, state.tileCount * TILE_STRIDE));
+          state.tiles = tiles = grown;
+        }
+        at = state.tileCount++ * TILE_STRIDE;
+        tiles[at] = key;
+        tiles[at + 1] = 0;
+        tiles[at + 2] = 0;
+        tiles[at + 3] = 0;
+        tiles[at + 4] = 0;
+      }
+      tiles[at + 1] = tiles[at + 1]! + impressions;
+      tiles[at + 2] = tiles[at + 2]! + clicks;
+      tiles[at + 3] = tiles[at + 3]! + carts;
+      tiles[at + 4] = tiles[at + 4]! + purchases;
     }
-    for (const key of [...state.tiles.keys()]) {
-      if (tileGranularity(key) === granularity && tileIndex(key) < oldestKept) state.tiles.delete(key);
+    if (clicks > 0 && inc.at > state.lastClickAt) state.lastClickAt = inc.at;
+    if (purchases > 0 && inc.at > state.lastPurchaseAt) state.lastPurchaseAt = inc.at;
+  }
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+    const key = tiles[at]!;
+    if ((key & INDEX_MASK) < oldestKept[key >>> INDEX_BITS]!) {
+      prune = true;
+      break;
     }
   }
-  for (const inc of increments) {
-    if ((inc.counts.clicks ?? 0) > 0) state.lastClickAt = Math.max(state.lastClickAt, inc.at);
-    if ((inc.counts.purchases ?? 0) > 0) state.lastPurchaseAt = Math.max(state.lastPurchaseAt, inc.at);
+  // Pruning keeps the order of the remaining tiles, as the Lua script does.
+  if (prune) {
+    let kept = 0;
+    for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+      const key = tiles[at]!;
+      if ((key & INDEX_MASK) < oldestKept[key >>> INDEX_BITS]!) continue;
+      if (kept !== at) tiles.copyWithin(kept, at, at + TILE_STRIDE);
+      kept += TILE_STRIDE;
+    }
+    state.tileCount = kept / TILE_STRIDE;
   }
   return late;
 }
 
-function newestIndex(state: EntityState, granularity: Granularity): number {
-  let newest = -1;
-  for (const key of state.tiles.keys())
-    if (tileGranularity(key) === granularity) newest = Math.max(newest, tileIndex(key));
-  return newest;
+function findTile(tiles: Uint32Array, count: number, key: number): number {
+  // Newest tiles are appended last and most increments go to them: search from the end.
+  for (let at = (count - 1) * TILE_STRIDE; at >= 0; at -= TILE_STRIDE) if (tiles[at] === key) return at;
+  return -1;
 }
 
-/** Sums the tiles of a window as of `nowMs` (tiles after "now" are ignored: they are the future). */
+/**
+ * The boundaries of every window in WINDOWS as of one instant, computed once per request (ranker)
+ * or per impression (backfill) and shared by all the entities summed against it.
+ */
+export interface WindowFrame {
+  readonly nowMs: number;
+  /** Per window: granularity id, first and last tile index counted (inclusive). */
+  readonly granularity: Int32Array;
+  readonly first: Float64Array;
+  readonly last: Float64Array;
+}
+
+const WINDOW_GRANULARITY = Int32Array.from(WINDOWS, (w) => GRANULARITIES[w.granularity].id);
+/** Per granularity id, the windows on it: WINDOW_ORDER[WINDOWS_FROM[g] .. WINDOWS_FROM[g + 1]). */
+const WINDOW_ORDER = Int32Array.from(
+  WINDOWS.map((_, i) => i).sort((a, b) => WINDOW_GRANULARITY[a]! - WINDOW_GRANULARITY[b]! || a - b),
+);
+const WINDOWS_FROM = Int32Array.from({ length: 5 }, (_, g) =>
+  WINDOW_ORDER.findIndex((w) => WINDOW_GRANULARITY[w]! >= g),
+);
+for (let g = 0; g < WINDOWS_FROM.length; g++) if (WINDOWS_FROM[g]! < 0) WINDOWS_FROM[g] = WINDOWS.length;
+
+export function windowFrame(nowMs: number): WindowFrame {
+  const first = new Float64Array(WINDOWS.length);
+  const last = new Float64Array(WINDOWS.length);
+  WINDOWS.forEach((w, i) => {
+    const current = tileIndexAt(GRANULARITIES[w.granularity], nowMs);
+    first[i] = current - w.tiles + 1;
+    last[i] = current;
+  });
+  return { nowMs, granularity: WINDOW_GRANULARITY, first, last };
+}
+
+/** Values written by windowTotals: COUNTER_COUNT per window, windows in WINDOWS order. */
+export const WINDOW_TOTALS_LENGTH = WINDOWS.length * COUNTER_COUNT;
+
+/**
+ * Sums every window of `frame` in one pass over the state's tiles into `out` at `offset`:
+ * out[offset + w × COUNTER_COUNT + c] is counter c (COUNTERS order) of window w (WINDOWS order).
+ * Tiles after "now" are ignored: they are the future. An absent state gives zeros.
+ */
+export function windowTotals(
+  state: EntityState | undefined,
+  frame: WindowFrame,
+  out: Float64Array,
+  offset = 0,
+): Float64Array {
+  out.fill(0, offset, offset + WINDOW_TOTALS_LENGTH);
+  if (!state) return out;
+  const { first, last } = frame;
+  const tiles = state.tiles;
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+    const key = tiles[at]!;
+    const g = key >>> INDEX_BITS;
+    const index = key & INDEX_MASK;
+    const to = WINDOWS_FROM[g + 1]!;
+    for (let k = WINDOWS_FROM[g]!; k < to; k++) {
+      const w = WINDOW_ORDER[k]!;
+      if (index < first[w]! || index > last[w]!) continue;
+      const o = offset + w * COUNTER_COUNT;
+      out[o] = out[o]! + tiles[at + 1]!;
+      out[o + 1] = out[o + 1]! + tiles[at + 2]!;
+      out[o + 2] = out[o + 2]! + tiles[at + 3]!;
+      out[o + 3] = out[o + 3]! + tiles[at + 4]!;
+    }
+  }
+  return out;
+}
+
+/** Sums the tiles of one window as of `nowMs` (tiles after "now" are ignored: they are the future). */
 export function windowCounts(state: EntityState | undefined, window: WindowSpec, nowMs: number): Counts {
   const total = zeroCounts();
   if (!state) return total;
-  const granularity = GRANULARITIES[window.granularity];
-  const current = tileIndexAt(granularity, nowMs);
+  const g = GRANULARITIES[window.granularity].id;
+  const current = Math.floor(nowMs / TILE_MS_BY_ID[g]!);
   const first = current - window.tiles + 1;
-  for (const [key, counts] of state.tiles) {
-    if (tileGranularity(key) !== granularity) continue;
-    const index = tileIndex(key);
-    if (index < first || index > current) continue;
-    for (const name of COUNTERS) total[name] += counts[name];
+  const tiles = state.tiles;
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+    const key = tiles[at]!;
+    const index = key & INDEX_MASK;
+    if (key >>> INDEX_BITS !== g || index < first || index > current) continue;
+    total.impressions += tiles[at + 1]!;
+    total.clicks += tiles[at + 2]!;
+    total.carts += tiles[at + 3]!;
+    total.purchases += tiles[at + 4]!;
   }
   return total;
 }

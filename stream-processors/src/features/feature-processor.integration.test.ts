@@ -9,21 +9,20 @@ import {
   redisEnv,
   schemaRegistryEnv,
 } from '@searchop/runtime';
-import { uniqueName, waitFor } from '@searchop/runtime/testing';
-import {
-  EventCodec,
-  decodeState,
-  provision,
-  type BehaviourEvent,
-  type EntityState,
-  type EventType,
-} from '@searchop/schemas';
-import { StorefrontClient } from '@searchop/producers';
+import { uniqueName } from '@searchop/runtime/testing';
+import type { EntityState } from '@searchop/schemas';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startService, type ServiceProcess } from '../testing/child-process.ts';
-import { featureTopics } from './config.ts';
-import type { SourcedEvent } from './feature-writer.ts';
-import { comparable, eventStream, expectedStates } from './testing/behaviour-stream.ts';
+import { comparable } from './testing/behaviour-stream.ts';
+import {
+  processorEnv as envFor,
+  produceStream as produceStreamTo,
+  redisStates as statesIn,
+  referenceFromTopics,
+  totals,
+  waitForNoLag,
+  type Harness,
+} from './testing/processor-harness.ts';
 
 const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv, ...redisEnv }), {
   KAFKA_BROKERS: inject('kafkaBrokers'),
@@ -43,121 +42,15 @@ afterAll(async () => {
 });
 
 const mainModule = new URL('./main.ts', import.meta.url);
-const eventTypeOf: Record<BehaviourEvent['type'], EventType> = {
-  search_impression: 'search_impression',
-  click: 'click',
-  add_to_cart: 'add_to_cart',
-  purchase: 'purchase',
+const harness: Harness = { kafka, admin, registry, registryUrl: config.SCHEMA_REGISTRY_URL };
+const endpoints = {
+  kafkaBrokers: config.KAFKA_BROKERS.join(','),
+  schemaRegistryUrl: config.SCHEMA_REGISTRY_URL,
+  redisUrl: config.REDIS_URL,
 };
-
-/** Provisions topics of the test's own and produces `count` behaviour events through the SDK. */
-async function produceStream(count: number) {
-  const suffix = `.${uniqueName('fp')}`;
-  const specs = featureTopics(suffix);
-  await admin.connect();
-  await provision({ admin, registry, registryUrl: config.SCHEMA_REGISTRY_URL, specs });
-  const codec = await EventCodec.connect(registry, specs);
-  const client = await StorefrontClient.create({
-    kafka,
-    codec,
-    topicNames: Object.fromEntries(specs.map((s) => [s.id, s.name])),
-    dedupeWindowMs: 0,
-  });
-  const events = eventStream(count).map((e) => e.event);
-  for (let i = 0; i < events.length; i += 20_000) {
-    await Promise.all(events.slice(i, i + 20_000).map((e) => client.emit(eventTypeOf[e.type], e.value as never)));
-  }
-  await client.close();
-  return { suffix, specs, codec };
-}
-
-/** The exact reference, computed independently: every record read back from the topics, in the order Kafka holds them. */
-async function referenceFromTopics(
-  prefix: string,
-  specs: ReturnType<typeof featureTopics>,
-  codec: EventCodec,
-  count: number,
-) {
-  const consumer = kafka.consumer({ groupId: uniqueName('reference') });
-  const records: SourcedEvent<BehaviourEvent>[] = [];
-  const typeOf: Record<string, BehaviourEvent['type']> = {
-    impressions: 'search_impression',
-    clicks: 'click',
-    'add-to-carts': 'add_to_cart',
-    purchases: 'purchase',
-  };
-  await consumer.connect();
-  await consumer.subscribe({ topics: specs.filter((s) => s.id in typeOf).map((s) => s.name), fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const spec = specs.find((s) => s.name === batch.topic)!;
-      for (const m of batch.messages) {
-        records.push({
-          spec,
-          partition: batch.partition,
-          offset: Number(m.offset),
-          event: { type: typeOf[spec.id]!, value: await codec.decode(spec as never, m.value!) } as BehaviourEvent,
-        });
-      }
-    },
-  });
-  await waitFor(() => records.length === count, { timeoutMs: 120_000, what: `all ${count} records read back` });
-  await consumer.disconnect();
-  return expectedStates(prefix, records);
-}
-
-async function redisStates(keys: Iterable<string>): Promise<Map<string, EntityState>> {
-  const list = [...keys];
-  const buffers = await Promise.all(list.map((k) => redis.getBuffer(k)));
-  return new Map(
-    list.map((k, i) => [
-      k,
-      decodeState(buffers[i]) ?? { tiles: new Map(), lastClickAt: 0, lastPurchaseAt: 0, fences: new Map() },
-    ]),
-  );
-}
-
-/** Waits until the group has committed up to the end of every partition of the given topics. */
-async function waitForNoLag(groupId: string, topicNames: string[], what: string) {
-  await waitFor(
-    async () => {
-      const committed = await admin.fetchOffsets({ groupId, topics: topicNames });
-      for (const { topic, partitions } of committed) {
-        const ends = await admin.fetchTopicOffsets(topic);
-        for (const end of ends) {
-          const at = partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-          // An empty partition has nothing to commit (its committed offset stays -1).
-          if (Number(end.high) > Number(end.low) && Number(at) < Number(end.high)) return false;
-        }
-      }
-      return true;
-    },
-    { timeoutMs: 600_000, intervalMs: 500, what },
-  );
-}
-
-function totals(states: Map<string, EntityState>) {
-  const sum = { keys: states.size, impressions: 0, clicks: 0, carts: 0, purchases: 0 };
-  for (const s of states.values())
-    for (const c of s.tiles.values())
-      for (const k of ['impressions', 'clicks', 'carts', 'purchases'] as const) sum[k] += c[k];
-  return sum;
-}
-
-function processorEnv(suffix: string, prefix: string, groupId: string): Record<string, string> {
-  return {
-    KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
-    SCHEMA_REGISTRY_URL: config.SCHEMA_REGISTRY_URL,
-    REDIS_URL: config.REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    TOPIC_NAME_SUFFIX: suffix,
-    FEATURES_GROUP_ID: groupId,
-    // A killed member's partitions move after this: short, so the test does not wait 30 s per kill.
-    FEATURES_SESSION_TIMEOUT_MS: '6000',
-    FEATURES_HEARTBEAT_INTERVAL_MS: '1000',
-    METRICS_PORT: '0',
-  };
-}
+const produceStream = (count: number) => produceStreamTo(harness, count);
+const redisStates = (keys: Iterable<string>) => statesIn(redis, keys);
+const processorEnv = (suffix: string, prefix: string, groupId: string) => envFor(endpoints, suffix, prefix, groupId);
 
 describe('feature processor, exactly once under SIGKILL', () => {
   it('leaves every counter equal to the exact count from the topic after 5 SIGKILLs and restarts', async () => {
@@ -182,13 +75,14 @@ describe('feature processor, exactly once under SIGKILL', () => {
     const last = startService(mainModule, env);
     children.push(last);
     await waitForNoLag(
+      harness,
       groupId,
       specs.map((s) => s.name),
       'the processor to catch up after the kills',
     );
     await last.kill('SIGTERM');
 
-    const expected = await referenceFromTopics(prefix, specs, codec, N);
+    const expected = await referenceFromTopics(harness, prefix, specs, codec, N);
     const actual = await redisStates(expected.keys());
     console.log(`killed at ${kills.map((ms) => `${ms} ms`).join(', ')} after each start`);
     console.table({ 'expected (from the topic)': totals(expected), 'actual (Redis)': totals(actual) });
@@ -213,8 +107,8 @@ describe('feature processor, horizontal scale', () => {
     const second = startService(mainModule, processorEnv(suffix, two, pairGroup));
     children.push(solo, first, second);
     const names = specs.map((s) => s.name);
-    await waitForNoLag(soloGroup, names, 'the single instance to catch up');
-    await waitForNoLag(pairGroup, names, 'the two instances to catch up');
+    await waitForNoLag(harness, soloGroup, names, 'the single instance to catch up');
+    await waitForNoLag(harness, pairGroup, names, 'the two instances to catch up');
     await Promise.all([solo.kill('SIGTERM'), first.kill('SIGTERM'), second.kill('SIGTERM')]);
 
     const keysOne = (await redis.keys(`${one}*`)).sort();

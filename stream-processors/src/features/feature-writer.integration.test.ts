@@ -116,7 +116,7 @@ describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code
     expect(await redis.exists(keys.productCatalog('b'))).toBe(0);
   });
 
-  it('works the same on a real three-node Redis Cluster (keys spread over slots, one key per script)', async () => {
+  it('works the same on a real three-node Redis Cluster (keys spread over slots, one script call per slot group)', async () => {
     cluster = await startRedisCluster();
     const client = createRedis(loadConfig(defineConfig(redisEnv), { REDIS_CLUSTER_NODES: cluster.nodes.join(',') }));
     try {

@@ -1,4 +1,5 @@
 import type { RedisClient } from '@searchop/runtime';
+import calculateSlot from 'cluster-key-slot';
 import {
   COUNTER_TTL_SECONDS,
   GRANULARITIES,
@@ -6,11 +7,13 @@ import {
   fenceSource,
   incrementsOf,
   type BehaviourEvent,
+  type EntityRef,
   type Increment,
   type KeyLayout,
   type ProductChange,
   type TopicSpecBase,
 } from '@searchop/schemas';
+import { StreamProcessorError, StreamProcessorErrorCode } from '../consumer/errors.ts';
 import { APPLY_CATALOG_LUA, APPLY_INCREMENTS_LUA } from './scripts.ts';
 
 /** One decoded record of a batch, with its Kafka coordinates. */
@@ -30,119 +33,209 @@ export interface ApplyResult {
   readonly late: number;
 }
 
-interface KeyUpdate {
-  readonly key: string;
+/** A key's updates from one source (topic partition) in one batch: summed per finest tile. */
+interface Segment {
   readonly source: number;
   minOffset: number;
   maxOffset: number;
-  readonly increments: Increment[];
-  /** The same increments by offset, for the event-by-event retry of a straddling replay. */
-  readonly byOffset: Map<number, Increment[]>;
+  /** Finest tile index of each entry. */
+  readonly tiles: number[];
+  /** ENTRY_VALUES per entry: latest event time, impressions, clicks, carts, purchases, latest click, latest purchase. */
+  readonly values: number[];
+  /** Finest tile → entry, once the segment has many entries (a linear search is faster for few). */
+  byTile?: Map<number, number>;
 }
 
-type ScriptReply = [number, number];
+interface KeyUpdate {
+  readonly key: string;
+  readonly segments: Segment[];
+}
+
+type ScriptReply = number[];
+
+type ApplyIncrements = (...keysAndArgs: (string | number | Buffer)[]) => Promise<ScriptReply>;
 
 interface ScriptedRedis {
-  applyIncrements(
-    key: string,
-    source: number,
-    minOffset: number,
-    maxOffset: number,
-    ttl: number,
-    entries: Buffer,
-  ): Promise<ScriptReply>;
   applyCatalog(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
+export interface FeatureWriterOptions {
+  /** Keys per script call at most (calls also stop at maxBytesPerCall of arguments). */
+  readonly maxKeysPerCall?: number;
+  readonly maxBytesPerCall?: number;
+}
+
+const ENTRY_VALUES = 7;
+const ENTRY_BYTES = ENTRY_VALUES * 8;
+const SEGMENT_HEADER_BYTES = 2 + 8 + 8 + 2;
+const FINEST_TILE_MS = GRANULARITIES.fiveMinutes.tileMs;
+
 /**
  * Writes feature updates to Redis exactly once with respect to Kafka offsets (DESIGN-NOTES:
- * "Exactly-once effect from Kafka into Redis"): a batch's increments are aggregated per entity key,
- * each key is updated by one atomic script that checks and moves that key's fence for the source
- * partition. Resolves only when Redis has answered every update, so the runner may then commit.
+ * "Exactly-once effect from Kafka into Redis"). A batch's increments are summed in memory per
+ * entity key, per source partition and per 5-minute tile; keys are then grouped — by hash slot on a
+ * Redis Cluster, in chunks on a single Redis — and each group is one call of a script that, per
+ * key, checks and moves that key's fence for each source in the same SET as the counts. Calls are
+ * issued together (ioredis auto-pipelining: one round trip per node). Resolves only when Redis has
+ * answered every call, so the runner may then commit.
  */
 export class FeatureWriter {
   readonly #redis: RedisClient & ScriptedRedis;
   readonly #keys: KeyLayout;
+  readonly #maxKeys: number;
+  readonly #maxBytes: number;
+  readonly #cluster: boolean;
 
-  constructor(redis: RedisClient, keys: KeyLayout) {
-    if (!('applyIncrements' in redis)) {
-      redis.defineCommand('applyIncrements', { numberOfKeys: 1, lua: APPLY_INCREMENTS_LUA });
-      redis.defineCommand('applyCatalog', { numberOfKeys: 4, lua: APPLY_CATALOG_LUA });
-    }
+  constructor(redis: RedisClient, keys: KeyLayout, options: FeatureWriterOptions = {}) {
+    if (!('applyCatalog' in redis)) redis.defineCommand('applyCatalog', { numberOfKeys: 4, lua: APPLY_CATALOG_LUA });
     this.#redis = redis as RedisClient & ScriptedRedis;
     this.#keys = keys;
+    this.#maxKeys = options.maxKeysPerCall ?? 500;
+    this.#maxBytes = options.maxBytesPerCall ?? 1024 * 1024;
+    this.#cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    FeatureWriter.#defineScripts(redis, this.#maxKeys);
   }
 
   async applyBehaviour(events: readonly SourcedEvent<BehaviourEvent>[]): Promise<ApplyResult> {
-    const updates = new Map<string, KeyUpdate>();
+    const updates = new UpdateIndex(this.#keys);
     for (const { spec, partition, offset, event } of events) {
       const source = fenceSource(spec, partition);
       for (const { entity, increment } of incrementsOf(event)) {
-        const key = this.#keys.counters(entity);
-        const id = `${source}\u0000${key}`;
-        let update = updates.get(id);
-        if (!update) {
-          update = { key, source, minOffset: offset, maxOffset: offset, increments: [], byOffset: new Map() };
-          updates.set(id, update);
-        }
-        update.minOffset = Math.min(update.minOffset, offset);
-        update.maxOffset = Math.max(update.maxOffset, offset);
-        update.increments.push(increment);
-        const atOffset = update.byOffset.get(offset);
-        if (atOffset) atOffset.push(increment);
-        else update.byOffset.set(offset, [increment]);
+        addToSegment(segmentOf(updates.of(entity), source, offset), increment);
       }
     }
-    let applied = 0;
-    let replayed = 0;
-    let late = 0;
-    const straddling: KeyUpdate[] = [];
-    // Issued together: ioredis auto-pipelining sends them in one round trip per Redis node.
-    const replies = await Promise.all(
-      [...updates.values()].map((u) =>
-        this.#apply(u.key, u.source, u.minOffset, u.maxOffset, u.increments).then((r) => [u, r] as const),
-      ),
-    );
-    for (const [update, [status, lateCount]] of replies) {
-      if (status === 1) applied++;
-      else if (status === 0) replayed++;
-      else straddling.push(update);
-      late += lateCount;
-    }
-    // Rare: a replay after a crash whose batch straddles a key's fence. Offsets at or below the
-    // fence are skipped by the script, the rest applied, in offset order.
-    for (const update of straddling) {
-      for (const offset of [...update.byOffset.keys()].sort((a, b) => a - b)) {
-        const [status, lateCount] = await this.#apply(
-          update.key,
-          update.source,
-          offset,
-          offset,
-          update.byOffset.get(offset)!,
-        );
-        if (status === 1) applied++;
-        else replayed++;
-        late += lateCount;
-      }
-    }
-    return { applied, replayed, late };
+    const result = { applied: 0, replayed: 0, late: 0 };
+    const straddling = await this.#write(updates.all, result);
+    if (straddling.length > 0) await this.#retryStraddling(events, straddling, result);
+    return result;
   }
 
-  #apply(
-    key: string,
-    source: number,
-    minOffset: number,
-    maxOffset: number,
-    increments: readonly Increment[],
-  ): Promise<ScriptReply> {
-    return this.#redis.applyIncrements(
-      key,
-      source,
-      minOffset,
-      maxOffset,
-      COUNTER_TTL_SECONDS,
-      packIncrements(increments),
-    );
+  /** Writes updates in grouped script calls; returns the (key, source) segments refused as straddling. */
+  async #write(
+    updates: readonly KeyUpdate[],
+    result: { applied: number; replayed: number; late: number },
+  ): Promise<{ key: string; source: number }[]> {
+    const calls = this.#group(updates);
+    const replies = await Promise.all(calls.map((call) => this.#call(call)));
+    const straddling: { key: string; source: number }[] = [];
+    replies.forEach((reply, c) => {
+      let i = 0;
+      for (const update of calls[c]!) {
+        for (const segment of update.segments) {
+          const status = reply[i++];
+          if (status === 1) result.applied++;
+          else if (status === 0) result.replayed++;
+          else straddling.push({ key: update.key, source: segment.source });
+        }
+      }
+      result.late += reply[i] ?? 0;
+    });
+    return straddling;
+  }
+
+  /**
+   * Rare: a replay after a crash whose batch straddles a key's fence for a source. The key's events
+   * from that source are re-sent as one segment per offset, in offset order, in one call per key:
+   * offsets at or below the fence are skipped by the script, the rest applied.
+   */
+  async #retryStraddling(
+    events: readonly SourcedEvent<BehaviourEvent>[],
+    straddling: readonly { key: string; source: number }[],
+    result: { applied: number; replayed: number; late: number },
+  ): Promise<void> {
+    const wanted = new Map<string, Set<number>>();
+    for (const { key, source } of straddling) {
+      let sources = wanted.get(key);
+      if (!sources) wanted.set(key, (sources = new Set()));
+      sources.add(source);
+    }
+    const updates = new Map<string, KeyUpdate>();
+    const sorted = [...events].sort((a, b) => a.offset - b.offset);
+    for (const { spec, partition, offset, event } of sorted) {
+      const source = fenceSource(spec, partition);
+      for (const { entity, increment } of incrementsOf(event)) {
+        const key = this.#keys.counters(entity);
+        if (!wanted.get(key)?.has(source)) continue;
+        let update = updates.get(key);
+        if (!update) updates.set(key, (update = { key, segments: [] }));
+        const last = update.segments.at(-1);
+        const segment =
+          last && last.source === source && last.minOffset === offset
+            ? last
+            : (update.segments[update.segments.length] = newSegment(source, offset));
+        addToSegment(segment, increment);
+      }
+    }
+    // Each key alone in its call: the one-segment-per-offset form can be long.
+    for (const update of updates.values()) {
+      const left = await this.#write([update], result);
+      if (left.length > 0) {
+        throw new StreamProcessorError(
+          StreamProcessorErrorCode.HANDLER_FAILED,
+          `the fence of ${update.key} refused single-offset updates: its state is inconsistent`,
+        );
+      }
+    }
+  }
+
+  /** Script calls: keys of one slot (cluster) or any keys (single Redis), within the per-call limits. */
+  #group(updates: readonly KeyUpdate[]): KeyUpdate[][] {
+    const calls: KeyUpdate[][] = [];
+    const open = new Map<number, { updates: KeyUpdate[]; bytes: number }>();
+    for (const update of updates) {
+      const group = this.#cluster ? calculateSlot(update.key) : 0;
+      const bytes = updateBytes(update) + update.key.length;
+      let call = open.get(group);
+      if (call && (call.updates.length >= this.#maxKeys || call.bytes + bytes > this.#maxBytes)) {
+        calls.push(call.updates);
+        call = undefined;
+      }
+      if (!call) open.set(group, (call = { updates: [], bytes: 0 }));
+      call.updates.push(update);
+      call.bytes += bytes;
+    }
+    for (const call of open.values()) calls.push(call.updates);
+    return calls;
+  }
+
+  #call(updates: readonly KeyUpdate[]): Promise<ScriptReply> {
+    let size = 0;
+    for (const update of updates) size += updateBytes(update);
+    // Padding keys (see #defineScripts) read as zero segments: the blob is zero-filled past the updates.
+    const blob = Buffer.alloc(size + 2 * updates.length);
+    let at = 0;
+    for (const { segments } of updates) {
+      at = blob.writeUInt16LE(segments.length, at);
+      for (const segment of segments) {
+        at = blob.writeUInt16LE(segment.source, at);
+        at = blob.writeDoubleLE(segment.minOffset, at);
+        at = blob.writeDoubleLE(segment.maxOffset, at);
+        at = blob.writeUInt16LE(segment.tiles.length, at);
+        for (const value of segment.values) at = blob.writeDoubleLE(value, at);
+      }
+    }
+    let n = 1;
+    while (n < updates.length) n *= 2;
+    const keys = updates.map((u) => u.key);
+    while (keys.length < n) keys.push(keys[keys.length - 1]!);
+    const command = (this.#redis as unknown as Record<string, ApplyIncrements>)[`searchopApplyIncrements${n}`]!;
+    return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, blob);
+  }
+
+  /**
+   * The script as a command taking a fixed number of keys. ioredis auto-pipelining routes a command
+   * on a cluster by its first argument, so the keys must come first and the key count must be part
+   * of the command's definition, not an argument; and a command must be defined before any pipeline
+   * that carries it is created. So the constructor defines the script (one SHA) for key counts of
+   * powers of two, and a call pads its keys to the next one by repeating its last key with no
+   * segments (read again, never written).
+   */
+  static #defineScripts(redis: RedisClient, maxKeys: number): void {
+    for (let n = 1; ; n *= 2) {
+      const name = `searchopApplyIncrements${n}`;
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: n, lua: APPLY_INCREMENTS_LUA });
+      if (n >= maxKeys) break;
+    }
   }
 
   /**
@@ -173,32 +266,100 @@ export class FeatureWriter {
   }
 }
 
-const FINEST_TILE_MS = GRANULARITIES.fiveMinutes.tileMs;
+/**
+ * The batch's updates by entity, without building a key string per increment: nested maps by
+ * product, query and (query, product); the key is built once per entity.
+ */
+class UpdateIndex {
+  readonly all: KeyUpdate[] = [];
+  readonly #keys: KeyLayout;
+  readonly #products = new Map<string, KeyUpdate>();
+  readonly #queries = new Map<string, KeyUpdate>();
+  readonly #pairs = new Map<string, Map<string, KeyUpdate>>();
+  #global: KeyUpdate | undefined;
+
+  constructor(keys: KeyLayout) {
+    this.#keys = keys;
+  }
+
+  of(entity: EntityRef): KeyUpdate {
+    switch (entity.kind) {
+      case 'global':
+        return (this.#global ??= this.#add(entity));
+      case 'product':
+        return this.#lookup(this.#products, entity.productId, entity);
+      case 'query':
+        return this.#lookup(this.#queries, entity.query, entity);
+      case 'pair': {
+        let byProduct = this.#pairs.get(entity.query);
+        if (!byProduct) this.#pairs.set(entity.query, (byProduct = new Map<string, KeyUpdate>()));
+        return this.#lookup(byProduct, entity.productId, entity);
+      }
+    }
+  }
+
+  #lookup(map: Map<string, KeyUpdate>, id: string, entity: EntityRef): KeyUpdate {
+    let update = map.get(id);
+    if (!update) map.set(id, (update = this.#add(entity)));
+    return update;
+  }
+
+  #add(entity: EntityRef): KeyUpdate {
+    const update: KeyUpdate = { key: this.#keys.counters(entity), segments: [] };
+    this.all.push(update);
+    return update;
+  }
+}
+
+function newSegment(source: number, offset: number): Segment {
+  return { source, minOffset: offset, maxOffset: offset, tiles: [], values: [] };
+}
+
+/** The key's segment for `source`, created or widened to `offset`. */
+function segmentOf(update: KeyUpdate, source: number, offset: number): Segment {
+  const { segments } = update;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment.source !== source) continue;
+    if (offset < segment.minOffset) segment.minOffset = offset;
+    if (offset > segment.maxOffset) segment.maxOffset = offset;
+    return segment;
+  }
+  const segment = newSegment(source, offset);
+  segments.push(segment);
+  return segment;
+}
 
 /**
- * Sums increments per finest (5-minute) tile — they share every coarser tile, so the script's
- * lateness decisions and counts are the same as for the increments one by one — and packs them as
- * the script's binary argument: 7 little-endian doubles per tile.
+ * Adds an increment to the entry of its finest (5-minute) tile: increments in one such tile share
+ * every coarser tile too, so the script's lateness decisions and counts are the same as for the
+ * increments one by one.
  */
-export function packIncrements(increments: readonly Increment[]): Buffer {
-  const byTile = new Map<number, number[]>();
-  for (const { at, counts } of increments) {
-    const tile = Math.floor(at / FINEST_TILE_MS);
-    let entry = byTile.get(tile);
-    if (!entry) {
-      entry = [at, 0, 0, 0, 0, 0, 0];
-      byTile.set(tile, entry);
-    }
-    entry[0] = Math.max(entry[0]!, at);
-    entry[1]! += counts.impressions ?? 0;
-    entry[2]! += counts.clicks ?? 0;
-    entry[3]! += counts.carts ?? 0;
-    entry[4]! += counts.purchases ?? 0;
-    if ((counts.clicks ?? 0) > 0) entry[5] = Math.max(entry[5]!, at);
-    if ((counts.purchases ?? 0) > 0) entry[6] = Math.max(entry[6]!, at);
+function addToSegment(segment: Segment, { at, counts }: Increment): void {
+  const tile = Math.floor(at / FINEST_TILE_MS);
+  const { tiles, values } = segment;
+  let e = segment.byTile ? (segment.byTile.get(tile) ?? -1) : tiles.lastIndexOf(tile);
+  if (e < 0) {
+    e = tiles.length;
+    tiles.push(tile);
+    values.push(at, 0, 0, 0, 0, 0, 0);
+    if (segment.byTile) segment.byTile.set(tile, e);
+    else if (tiles.length === 16) segment.byTile = new Map(tiles.map((t, i) => [t, i]));
   }
-  const buffer = Buffer.allocUnsafe(byTile.size * 56);
-  let offset = 0;
-  for (const entry of byTile.values()) for (const value of entry) offset = buffer.writeDoubleLE(value, offset);
-  return buffer;
+  const v = e * ENTRY_VALUES;
+  const clicks = counts.clicks ?? 0;
+  const purchases = counts.purchases ?? 0;
+  if (at > values[v]!) values[v] = at;
+  values[v + 1]! += counts.impressions ?? 0;
+  values[v + 2]! += clicks;
+  values[v + 3]! += counts.carts ?? 0;
+  values[v + 4]! += purchases;
+  if (clicks > 0 && at > values[v + 5]!) values[v + 5] = at;
+  if (purchases > 0 && at > values[v + 6]!) values[v + 6] = at;
+}
+
+function updateBytes(update: KeyUpdate): number {
+  let bytes = 2;
+  for (const segment of update.segments) bytes += SEGMENT_HEADER_BYTES + segment.tiles.length * ENTRY_BYTES;
+  return bytes;
 }

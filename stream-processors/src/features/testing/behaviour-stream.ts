@@ -4,6 +4,7 @@ import {
   fenceSource,
   incrementsOf,
   keyLayout,
+  tileEntries,
   topics,
   type BehaviourEvent,
   type EntityState,
@@ -102,7 +103,7 @@ export function comparable(states: Map<string, EntityState>) {
     [...states].map(([k, s]) => [
       k,
       {
-        tiles: [...s.tiles].sort((a, b) => a[0] - b[0]),
+        tiles: tileEntries(s),
         click: s.lastClickAt,
         purchase: s.lastPurchaseAt,
         fences: [...s.fences].sort((a, b) => a[0] - b[0]),
