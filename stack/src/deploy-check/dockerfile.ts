@@ -135,3 +135,29 @@ export function dockerfileProblems(
 export function dockerfileStages(text: string): string[] {
   return stagesOf(text).map((s) => s.name);
 }
+
+/** The command a target's container runs (ENTRYPOINT then CMD, exec form), as the image would. */
+export function targetCommand(text: string, target: string): string[] {
+  const chain = lineage(stagesOf(text), target);
+  const exec = (keyword: string): string[] => {
+    const content = effective(chain, keyword)?.getArgumentsContent();
+    return content ? (JSON.parse(content) as string[]) : [];
+  };
+  return [...exec('ENTRYPOINT'), ...exec('CMD')];
+}
+
+/** What a stage COPYs from the build context (not from other stages): [source, destination] pairs. */
+export function contextCopies(text: string, stage: string): [string, string][] {
+  const found = stagesOf(text).find((s) => s.name === stage);
+  if (!found) throw new Error(`Dockerfile: no stage ${stage}`);
+  return found.instructions
+    .filter((i) => i.getKeyword() === 'COPY' && !(i instanceof Copy && i.getFromFlag()))
+    .flatMap((i) => {
+      const args = i
+        .getArguments()
+        .map((a) => a.getValue())
+        .filter((a) => !a.startsWith('--'));
+      const destination = args.at(-1) ?? '';
+      return args.slice(0, -1).map((source): [string, string] => [source, destination]);
+    });
+}
