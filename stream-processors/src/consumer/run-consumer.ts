@@ -491,17 +491,24 @@ class Runner implements ConsumerRunner {
         this.#admin.fetchOffsets({ groupId: this.#options.groupId, topics }),
         ...topics.map((topic) => this.#admin.fetchTopicOffsets(topic)),
       ]);
+      // Where the group starts on a partition it never committed: lag counts from there, so a group
+      // stuck from its very start shows its whole backlog instead of no lag at all.
+      const startOffsets = new Map<string, number>();
+      const fromBeginning = this.#options.fromBeginning ?? true;
       topics.forEach((topic, i) => {
         for (const p of ends[i] ?? []) {
-          if (this.#owned.has(partitionKey(topic, p.partition)))
-            this.#metrics.highWatermark(topic, p.partition, Number(p.high));
+          const key = partitionKey(topic, p.partition);
+          if (!this.#owned.has(key)) continue;
+          this.#metrics.highWatermark(topic, p.partition, Number(p.high));
+          startOffsets.set(key, Number(fromBeginning ? p.low : p.high));
         }
       });
       for (const { topic, partitions } of committed) {
         for (const p of partitions) {
-          if (Number(p.offset) >= 0 && this.#owned.has(partitionKey(topic, p.partition))) {
-            this.#metrics.committedOffset(topic, p.partition, Number(p.offset));
-          }
+          const key = partitionKey(topic, p.partition);
+          if (!this.#owned.has(key)) continue;
+          const offset = Number(p.offset) >= 0 ? Number(p.offset) : startOffsets.get(key);
+          if (offset !== undefined) this.#metrics.committedOffset(topic, p.partition, offset);
         }
       }
     } catch (error) {
