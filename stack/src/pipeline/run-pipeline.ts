@@ -455,6 +455,13 @@ async function collectReport(context: {
     featureFreshness: {
       ...opt('p50', histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.5)),
       ...opt('p99', histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.99)),
+      ...opt(
+        'top',
+        histogramBuckets(features, 'searchop_feature_freshness_seconds')
+          .map(([le]) => le)
+          .filter(Number.isFinite)
+          .at(-1),
+      ),
     },
     consumerLag: total(features, 'kafka_consumergroup_lag') + total(compactor, 'kafka_consumergroup_lag'),
     featureKeys: await countKeys(context.endpoints.redisUrl, context.redisKeyPrefix),

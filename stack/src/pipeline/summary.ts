@@ -2,7 +2,8 @@
 export interface PipelineReport {
   /** Records each processor handled, by event type (ranking-log: the ranker's feature log, read by the compactor). */
   readonly events: Readonly<Record<EventType, number>>;
-  readonly featureFreshness: { readonly p50?: number; readonly p99?: number };
+  /** Quantiles from the processor's histogram; `top` is its largest finite bucket (a quantile there means "at least"). */
+  readonly featureFreshness: { readonly p50?: number; readonly p99?: number; readonly top?: number };
   readonly consumerLag: number;
   /** Keys under the run's REDIS_KEY_PREFIX at the end: the online features the ranker reads. */
   readonly featureKeys: number;
@@ -46,6 +47,8 @@ export interface ModelReport {
 }
 
 const ms = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v * 1000).toFixed(1)} ms`);
+const atLeast = (v: number | undefined, top: number | undefined) =>
+  v !== undefined && top !== undefined && v >= top ? `≥ ${ms(top)}` : ms(v);
 const f = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(4));
 
 /** The summary a person reads at a glance; sections in a fixed order, each under its heading. */
@@ -54,7 +57,7 @@ export function formatSummary(r: PipelineReport): string {
   lines.push('Events processed (feature processor; ranking-log by the compactor)');
   for (const type of EVENT_TYPES) lines.push(`  ${type.padEnd(14)} ${r.events[type]}`);
   lines.push(
-    `  feature freshness p50 ${ms(r.featureFreshness.p50)}, p99 ${ms(r.featureFreshness.p99)}; consumer lag at the end ${r.consumerLag} records`,
+    `  feature freshness p50 ${atLeast(r.featureFreshness.p50, r.featureFreshness.top)}, p99 ${atLeast(r.featureFreshness.p99, r.featureFreshness.top)}; consumer lag at the end ${r.consumerLag} records`,
   );
   lines.push(`  feature store: ${r.featureKeys} Redis keys under this run's prefix`);
   lines.push('');
