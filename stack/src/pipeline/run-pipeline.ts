@@ -468,6 +468,12 @@ async function collectReport(context: {
     rank: {
       requests: total(ranker, 'rank_requests_total'),
       degraded: total(ranker, 'rank_requests_total', (l) => l['degraded'] === 'true'),
+      degradedReasons: Object.fromEntries(
+        (ranker.find((m) => m.name === 'rank_degraded_total')?.metrics ?? []).map((m) => [
+          m.labels?.['reason'] ?? 'unknown',
+          Number(m.value ?? 0),
+        ]),
+      ),
       ...opt('p50', histogramQuantile(ranker, 'rank_request_duration_seconds', 0.5)),
       ...opt('p99', histogramQuantile(ranker, 'rank_request_duration_seconds', 0.99)),
     },

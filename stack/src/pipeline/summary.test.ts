@@ -6,7 +6,13 @@ const report: PipelineReport = {
   featureFreshness: { p50: 0.012, p99: 60, top: 60 },
   consumerLag: 0,
   featureKeys: 1234,
-  rank: { requests: 4, degraded: 1, p50: 0.0031, p99: 0.02 },
+  rank: {
+    requests: 4,
+    degraded: 1,
+    degradedReasons: { circuit_open: 1, feature_store_timeout: 0 },
+    p50: 0.0031,
+    p99: 0.02,
+  },
   models: [
     {
       version: 1,
@@ -51,6 +57,7 @@ describe('pipeline summary', () => {
     expect(text).toContain('feature freshness p50 12.0 ms, p99 ≥ 60000.0 ms');
     expect(text).toContain('feature store: 1234 Redis keys');
     expect(text).toContain('/rank (closed loop): 4 requests (1 degraded), latency p50 3.1 ms, p99 20.0 ms');
+    expect(text).toContain('  degraded by reason: circuit_open 1\n');
     expect(text).toMatch(/v1 \(production\)\s+v1\s+0\.7000\s+n\/a\s+n\/a\s+0\.8600/);
     expect(text).toMatch(/\s+logged\s+0\.6600\s+n\/a\s+n\/a\s+0\.7900/);
     expect(text).toContain('v2 (not promoted)');

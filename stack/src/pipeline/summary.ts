@@ -7,7 +7,14 @@ export interface PipelineReport {
   readonly consumerLag: number;
   /** Keys under the run's REDIS_KEY_PREFIX at the end: the online features the ranker reads. */
   readonly featureKeys: number;
-  readonly rank: { readonly requests: number; readonly degraded: number; readonly p50?: number; readonly p99?: number };
+  readonly rank: {
+    readonly requests: number;
+    readonly degraded: number;
+    /** Degraded answers by reason (feature_store_timeout, feature_store_error, circuit_open, …). */
+    readonly degradedReasons: Readonly<Record<string, number>>;
+    readonly p50?: number;
+    readonly p99?: number;
+  };
   readonly models: readonly ModelReport[];
   readonly production: number | undefined;
   readonly world: string;
@@ -64,6 +71,9 @@ export function formatSummary(r: PipelineReport): string {
   lines.push(
     `/rank (closed loop): ${r.rank.requests} requests (${r.rank.degraded} degraded), latency p50 ${ms(r.rank.p50)}, p99 ${ms(r.rank.p99)}`,
   );
+  const reasons = Object.entries(r.rank.degradedReasons).filter(([, n]) => n > 0);
+  if (reasons.length > 0)
+    lines.push(`  degraded by reason: ${reasons.map(([reason, n]) => `${reason} ${n}`).join(', ')}`);
   lines.push('');
   const truth = r.world === 'homedepot' ? 'the judgments’ real relevance labels' : 'the world’s true relevance';
   lines.push(`Models (validation period; "NDCG@10 truth" is against ${truth})`);
