@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 import { isSearchOpError } from '@searchop/runtime';
-import { StackError, StackErrorCode } from './errors.ts';
 import { loadStackSettings } from './settings.ts';
-import { parseArgs } from 'node:util';
+import { PIPELINE_USAGE, pipelineOptions } from './pipeline/options.ts';
 import { runPipeline } from './pipeline/run-pipeline.ts';
 import { stackDown, stackStatus, stackUp } from './stack.ts';
 
@@ -10,9 +9,8 @@ const usage = `usage: stack <up|down|status|pipeline>
   up      start Kafka, the Schema Registry and Redis on ${'127.0.0.1'} (idempotent) and wait until each answers
   down    stop every service the stack started
   status  show each service's pid, readiness, endpoint and log file (exit 1 if any is not ready)
-  pipeline [--history-events N] [--live-seconds S] [--live-rate R] [--world generated|homedepot]
-           [--judgments PATH] [--seed N] [--keep-running]
-          run the whole closed loop on built-in data (what npm start runs)`;
+  pipeline [options]  run the whole closed loop on built-in data (what npm start runs)
+${PIPELINE_USAGE}`;
 
 async function main(verb: string | undefined): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -44,39 +42,7 @@ async function main(verb: string | undefined): Promise<number> {
       return statuses.every((s) => s.ready) ? 0 : 1;
     }
     case 'pipeline': {
-      const { values } = parseArgs({
-        args: process.argv.slice(3),
-        options: {
-          'history-events': { type: 'string', default: '40000' },
-          'live-seconds': { type: 'string', default: '150' },
-          'live-rate': { type: 'string', default: '100' },
-          world: { type: 'string', default: 'generated' },
-          judgments: { type: 'string' },
-          seed: { type: 'string', default: '7' },
-          'keep-running': { type: 'boolean', default: false },
-        },
-      });
-      const number = (name: string, text: string | undefined) => {
-        const n = Number(text);
-        if (!Number.isFinite(n) || n <= 0)
-          throw new StackError(StackErrorCode.CONFIG_INVALID, `--${name}: expected a positive number, got ${text}`);
-        return n;
-      };
-      if (values.world !== 'generated' && values.world !== 'homedepot') {
-        throw new StackError(
-          StackErrorCode.CONFIG_INVALID,
-          `--world: expected generated or homedepot, got ${values.world}`,
-        );
-      }
-      await runPipeline(settings, {
-        historyEvents: number('history-events', values['history-events']),
-        liveSeconds: number('live-seconds', values['live-seconds']),
-        liveRate: number('live-rate', values['live-rate']),
-        world: values.world,
-        ...(values.judgments ? { judgments: values.judgments } : {}),
-        seed: number('seed', values.seed),
-        keepRunning: values['keep-running'] ?? false,
-      });
+      await runPipeline(settings, pipelineOptions(process.argv.slice(3), process.env));
       return 0;
     }
     default:

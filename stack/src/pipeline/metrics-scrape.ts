@@ -35,8 +35,8 @@ export function total(
     .reduce((sum, m) => sum + Number(m.value ?? 0), 0);
 }
 
-/** A quantile of a histogram over all its series, linear inside the bucket as PromQL's histogram_quantile. */
-export function histogramQuantile(metrics: Scrape, name: string, q: number): number | undefined {
+/** A histogram's cumulative buckets summed over all its series, sorted by bound: [le, count]. */
+export function histogramBuckets(metrics: Scrape, name: string): [le: number, count: number][] {
   const family = metrics.find((m) => m.name === name && m.type === 'HISTOGRAM');
   const buckets = new Map<number, number>();
   for (const series of family?.metrics ?? []) {
@@ -45,7 +45,12 @@ export function histogramQuantile(metrics: Scrape, name: string, q: number): num
       buckets.set(bound, (buckets.get(bound) ?? 0) + Number(count));
     }
   }
-  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  return [...buckets].sort((a, b) => a[0] - b[0]);
+}
+
+/** A quantile of a histogram over all its series, linear inside the bucket as PromQL's histogram_quantile. */
+export function histogramQuantile(metrics: Scrape, name: string, q: number): number | undefined {
+  const sorted = histogramBuckets(metrics, name);
   const count = sorted.at(-1)?.[1] ?? 0;
   if (count === 0) return undefined;
   const rank = q * count;

@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { bucketsSpec, fromCumulative, rateOverTimeSpec, writePng } from '../plot.ts';
 import { repoRoot, type StackSettings } from '../settings.ts';
-import { stackUp } from '../stack.ts';
-import { histogramQuantile, scrape, total } from './metrics-scrape.ts';
+import type { StackEndpoints } from '../stack.ts';
+import { histogramBuckets, histogramQuantile, scrape, total } from './metrics-scrape.ts';
 import { runCommand, startProcess, waitForHttp, type RunningService } from './processes.ts';
+import { countKeys, portOrFree, removeRunData, resolveServices } from './services.ts';
+import { formatSummary, type EventType, type ModelReport, type PipelineReport } from './summary.ts';
+import { ThroughputSampler } from './throughput.ts';
 
 export interface PipelineOptions {
   /** Behavioural events of simulated history before the first model (simulated clock, ending now). */
@@ -15,90 +20,160 @@ export interface PipelineOptions {
   readonly liveRate: number;
   readonly world: 'generated' | 'homedepot';
   readonly judgments?: string;
+  /** Size of a generated world (the simulator's defaults when absent). */
+  readonly products?: number;
+  readonly queries?: number;
+  readonly shoppers?: number;
   readonly seed: number;
   /** Leave the services running at the end (Ctrl-C stops them). */
   readonly keepRunning: boolean;
+  /** Delete the run's topics, consumer groups and Redis keys at the end. */
+  readonly cleanup?: boolean;
+  /** Kafka, registry and Redis to use; by default resolved from the environment or the local stack. */
+  readonly services?: StackEndpoints;
+  /** Where the run's logs, offline store, registry and plots go (default .stack/pipeline/<time>). */
+  readonly workDir?: string;
+  /** Ports of the run's services; 0 or a busy port means any free port. */
+  readonly ports?: Partial<Ports>;
+  /** Output of progress and summary lines (default stdout). */
+  readonly print?: (line: string) => void;
 }
 
-const ports = { collector: 8090, ranker: 8080, features: 9465, compactor: 9464 } as const;
+export interface Ports {
+  readonly collector: number;
+  readonly ranker: number;
+  readonly features: number;
+  readonly compactor: number;
+}
+
+export interface PipelineResult extends PipelineReport {
+  readonly workDir: string;
+  readonly summary: string;
+  /** What the run wrote to the shared services (unique per run). */
+  readonly topicSuffix: string;
+  readonly redisKeyPrefix: string;
+}
+
+const DEFAULT_PORTS: Ports = { collector: 8090, ranker: 8080, features: 9465, compactor: 9464 };
 const HISTORY_SECONDS = 14 * 86_400;
+const script = (path: string) => join(repoRoot, path);
 
 /**
  * The trainer's configuration for a pipeline run: the project's own (trainer/config), with
- * attribution windows short enough that the minutes of live, closed-loop traffic become examples.
+ * attribution windows short enough that the minutes of live, closed-loop traffic become examples
+ * (a list's label is final only one window after it was shown: a third of the live phase, at most a minute).
  */
-function writeTrainerConfig(dir: string): string {
+function writeTrainerConfig(dir: string, liveSeconds: number): string {
   mkdirSync(dir, { recursive: true });
+  const minutes = Math.min(1, liveSeconds / 3 / 60);
   for (const file of ['gates.json', 'lightgbm.json', 'data.json']) {
     const config = JSON.parse(readFileSync(join(repoRoot, 'trainer', 'config', file), 'utf8')) as Record<
       string,
       unknown
     >;
-    if (file === 'data.json') config['attribution_minutes'] = { click: 1, add_to_cart: 1, purchase: 1 };
+    if (file === 'data.json')
+      config['attribution_minutes'] = { click: minutes, add_to_cart: minutes, purchase: minutes };
     writeFileSync(join(dir, file), `${JSON.stringify(config, null, 2)}\n`);
   }
   return dir;
 }
-const script = (path: string) => join(repoRoot, path);
 
 /**
- * The main job end to end on built-in data: the local stack, the services as separate processes
- * (collector, feature processor, compactor, later the ranker), simulated history from the shopper
+ * The main job end to end: the services as separate processes (collector, feature processor,
+ * compactor, later the ranker) on Kafka, the registry and Redis, simulated history from the shopper
  * simulator, a first model trained, gated and promoted, live closed-loop traffic ranked by it, a
- * retrain on the ranker's feature log, and a summary a person can read at a glance.
+ * retrain on the ranker's feature log, plots and a summary a person can read at a glance. Every run
+ * has its own topic suffix, consumer groups, Redis key prefix and registry, so runs and tests share
+ * one stack without meeting.
  */
-export async function runPipeline(settings: StackSettings, options: PipelineOptions): Promise<void> {
+export async function runPipeline(settings: StackSettings, options: PipelineOptions): Promise<PipelineResult> {
   const began = Date.now();
-  const work = join(settings.STACK_DIR, 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
+  const print = options.print ?? ((line: string) => console.log(line));
+  const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const work = options.workDir ?? join(settings.STACK_DIR, 'pipeline', new Date().toISOString().replace(/[:.]/g, '-'));
   const logs = join(work, 'logs');
   const offlineStore = join(work, 'offline-store');
   const registry = join(work, 'registry');
   const worldDir = join(work, 'world');
   mkdirSync(logs, { recursive: true });
-  const step = (text: string) => console.log(`\n[${((Date.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}`);
+  const step = (phase: string, text: string) => {
+    sampler.phase(phase);
+    print(`\n[${((Date.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}`);
+  };
+  const ports: Ports = {
+    collector: await portOrFree(options.ports?.collector ?? DEFAULT_PORTS.collector),
+    ranker: await portOrFree(options.ports?.ranker ?? DEFAULT_PORTS.ranker),
+    features: await portOrFree(options.ports?.features ?? DEFAULT_PORTS.features),
+    compactor: await portOrFree(options.ports?.compactor ?? DEFAULT_PORTS.compactor),
+  };
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  let rankerUp = false;
+  const processed = (l: Record<string, string>) => l['outcome'] === 'processed';
+  const sampler = new ThroughputSampler(began, [
+    {
+      series: 'feature processor, records/s',
+      url: () => `${url(ports.features)}/metrics`,
+      metric: 'searchop_consumer_records_total',
+      filter: processed,
+    },
+    {
+      series: 'compactor, records/s',
+      url: () => `${url(ports.compactor)}/metrics`,
+      metric: 'searchop_consumer_records_total',
+      filter: processed,
+    },
+    {
+      series: 'ranker, POST /rank requests/s',
+      url: () => (rankerUp ? `${url(ports.ranker)}/metrics` : undefined),
+      metric: 'rank_requests_total',
+    },
+  ]);
 
-  step('1/8 local stack');
-  await stackUp(settings, (line) => console.log(`  ${line}`));
+  step('services', '1/8 services: Kafka, Schema Registry, Redis');
+  const endpoints = options.services ?? (await resolveServices(settings, process.env, (line) => print(`  ${line}`)));
+  const topicSuffix = `.run${runId}`;
+  const redisKeyPrefix = `so:${runId}:`;
   const env: Record<string, string> = {
-    KAFKA_BROKERS: settings.kafkaBrokers,
-    SCHEMA_REGISTRY_URL: settings.schemaRegistryUrl,
-    REDIS_URL: settings.redisUrl,
-    // Each run writes its own Redis keys, so a second run starts from a clean feature store.
-    REDIS_KEY_PREFIX: `so:${Date.now().toString(36)}:`,
+    KAFKA_BROKERS: endpoints.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: endpoints.schemaRegistryUrl,
+    REDIS_URL: endpoints.redisUrl,
+    // Each run writes its own topics and Redis keys, so a run starts from a clean feature store and
+    // meets no other run or test on the same stack.
+    TOPIC_NAME_SUFFIX: topicSuffix,
+    REDIS_KEY_PREFIX: redisKeyPrefix,
     OFFLINE_STORE_ROOT: offlineStore,
     MODEL_REGISTRY_ROOT: registry,
     LOG_LEVEL: 'info',
   };
-  const suffix = `.run${Date.now().toString(36)}`;
-  env['TOPIC_NAME_SUFFIX'] = suffix;
+  print(`  run ${runId}: topics *${topicSuffix}, Redis keys ${redisKeyPrefix}*, work dir ${work}`);
 
-  step('2/8 topics and schemas');
+  step('provision', '2/8 topics and schemas');
   await runCommand('provision', script('schemas/src/provision-cli.ts'), [], env, join(logs, 'provision.log'));
 
-  step('3/8 services: feature processor, compactor, collector');
+  step('start', '3/8 services: feature processor, compactor, collector');
   const services: RunningService[] = [];
   const stopAll = async () => {
-    for (const s of services.reverse()) await s.stop();
+    for (const s of services.splice(0).reverse()) await s.stop();
   };
-  process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+  const onSigint = () => void stopAll().then(() => process.exit(130));
+  process.once('SIGINT', onSigint);
+  // What each consumer group reads: the feature processor behaviour and the catalogue, the compactor everything.
+  const consumers = [
+    {
+      group: `searchop-features${topicSuffix}`,
+      topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog'],
+    },
+    {
+      group: `searchop-compactor${topicSuffix}`,
+      topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog', 'ranking-log'],
+    },
+  ].map(({ group, topics }) => ({ group, topics: topics.map((t) => `searchop.${t}.v1${topicSuffix}`) }));
   try {
-    const groupSuffix = suffix;
-    // What each consumer group reads: the feature processor behaviour and the catalogue, the compactor everything.
-    const consumers = [
-      {
-        group: `searchop-features${groupSuffix}`,
-        topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog'],
-      },
-      {
-        group: `searchop-compactor${groupSuffix}`,
-        topics: ['search-impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog', 'ranking-log'],
-      },
-    ].map(({ group, topics }) => ({ group, topics: topics.map((t) => `searchop.${t}.v1${suffix}`) }));
     const features = startProcess(
       'feature-processor',
       script('stream-processors/src/features/main.ts'),
       [],
-      { ...env, METRICS_PORT: String(ports.features), FEATURES_GROUP_ID: `searchop-features${groupSuffix}` },
+      { ...env, METRICS_PORT: String(ports.features), FEATURES_GROUP_ID: consumers[0]!.group },
       join(logs, 'feature-processor.log'),
     );
     const compactor = startProcess(
@@ -108,7 +183,7 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       {
         ...env,
         METRICS_PORT: String(ports.compactor),
-        COMPACTOR_GROUP_ID: `searchop-compactor${groupSuffix}`,
+        COMPACTOR_GROUP_ID: consumers[1]!.group,
         COMPACTOR_FLUSH_INTERVAL_MS: '2000',
       },
       join(logs, 'compactor.log'),
@@ -121,23 +196,32 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       join(logs, 'collector.log'),
     );
     services.push(features, compactor, collector);
-    await waitForHttp(`http://127.0.0.1:${ports.features}/health`, 120_000, features);
-    await waitForHttp(`http://127.0.0.1:${ports.compactor}/health`, 120_000, compactor);
-    await waitForHttp(`http://127.0.0.1:${ports.collector}/health`, 120_000, collector);
-    console.log(`  running; logs in ${logs}`);
+    await waitForHttp(`${url(ports.features)}/health`, 120_000, features);
+    await waitForHttp(`${url(ports.compactor)}/health`, 120_000, compactor);
+    await waitForHttp(`${url(ports.collector)}/health`, 120_000, collector);
+    sampler.start(3_000);
+    print(`  running; logs in ${logs}`);
 
     step(
+      'history',
       `4/8 simulated history: ${options.historyEvents} events from the ${options.world} world (text-ranked storefront)`,
     );
     const worldArgs =
       options.world === 'homedepot'
         ? ['--world', 'homedepot', ...(options.judgments ? ['--judgments', options.judgments] : [])]
-        : ['--world', 'generated'];
+        : [
+            '--world',
+            'generated',
+            ...(options.products ? ['--products', String(options.products)] : []),
+            ...(options.queries ? ['--queries', String(options.queries)] : []),
+          ];
+    const shopperArgs = options.shoppers ? ['--shoppers', String(options.shoppers)] : [];
     await runCommand(
       'simulator',
       script('producers/src/simulator/main.ts'),
       [
         ...worldArgs,
+        ...shopperArgs,
         '--seed',
         String(options.seed),
         '--clock',
@@ -157,10 +241,10 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       env,
       join(logs, 'simulator-history.log'),
     );
-    await waitForCatchUp(settings, consumers);
+    await waitForCatchUp(endpoints, consumers, print);
 
     const truth = join(worldDir, 'truth.jsonl');
-    const trainerConfig = writeTrainerConfig(join(work, 'trainer-config'));
+    const trainerConfig = writeTrainerConfig(join(work, 'trainer-config'), options.liveSeconds);
     // The trainer's exit code 3 (registered, not promoted) is an outcome of the loop, not a failure.
     const train = (run: number) =>
       runCommand(
@@ -180,28 +264,39 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
         join(logs, `trainer-${run}.log`),
         run === 1 ? [0] : [0, 3],
       );
-    step('5/8 train on the history (backfill), evaluate, gate, promote');
+    step('train v1', '5/8 train on the history (backfill), evaluate, gate, promote');
     await train(1);
 
-    step('6/8 ranker on the promoted model');
+    step('ranker', '6/8 ranker on the promoted model');
     const ranker = startProcess(
       'ranker',
       script('ranker/src/main.ts'),
       [],
-      { ...env, RANKER_PORT: String(ports.ranker), RANKER_HOST: '127.0.0.1' },
+      {
+        ...env,
+        RANKER_PORT: String(ports.ranker),
+        RANKER_HOST: '127.0.0.1',
+        // On one small machine the processors, the simulator and the trainer share the cores with
+        // Redis: the production budget (50 ms) would degrade most answers, and degraded rankings are
+        // not usable as training data. The summary counts the degraded answers that remain.
+        RANKER_FEATURE_TIMEOUT_MS: process.env['RANKER_FEATURE_TIMEOUT_MS'] ?? '250',
+      },
       join(logs, 'ranker.log'),
     );
     services.push(ranker);
-    await waitForHttp(`http://127.0.0.1:${ports.ranker}/ready`, 120_000, ranker);
+    await waitForHttp(`${url(ports.ranker)}/ready`, 120_000, ranker);
+    rankerUp = true;
 
     step(
-      `7/8 closed loop: ${options.liveSeconds} s of live traffic ranked by POST /rank, then retrain on the feature log`,
+      'closed loop',
+      `7/8 closed loop: ${options.liveSeconds} s of live traffic at ${options.liveRate} events/s ranked by POST /rank, then retrain on the feature log`,
     );
     await runCommand(
       'simulator',
       script('producers/src/simulator/main.ts'),
       [
         ...worldArgs,
+        ...shopperArgs,
         '--seed',
         String(options.seed + 1),
         '--clock',
@@ -213,7 +308,7 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
         '--ranker',
         'http',
         '--rank-url',
-        `http://127.0.0.1:${ports.ranker}/rank`,
+        `${url(ports.ranker)}/rank`,
         '--skip-catalog',
         '--progress-seconds',
         '10',
@@ -221,28 +316,57 @@ export async function runPipeline(settings: StackSettings, options: PipelineOpti
       env,
       join(logs, 'simulator-live.log'),
     );
-    await waitForCatchUp(settings, consumers);
+    await waitForCatchUp(endpoints, consumers, print);
+    step('retrain', '   retrain on the feature log and the history');
     await train(2);
 
-    step('8/8 summary');
-    await printSummary(settings, { registry, logs, began });
+    step('summary', '8/8 summary');
+    await sampler.stop();
+    const report = await collectReport({
+      endpoints,
+      ports,
+      redisKeyPrefix,
+      registry,
+      logs,
+      world: options.world,
+      began,
+    });
+    const plots = await writePlots(work, sampler, report.rankBuckets);
+    const full: PipelineReport = {
+      ...report.report,
+      links: { ...report.report.links, plots, servicesKeepRunning: options.keepRunning },
+      seconds: (Date.now() - began) / 1000,
+    };
+    const summary = formatSummary(full);
+    print(`\n${summary}`);
     if (options.keepRunning) {
-      console.log('\nServices keep running (Ctrl-C stops them).');
+      print('\nServices keep running (Ctrl-C stops them).');
       await new Promise(() => undefined);
     }
+    return { ...full, workDir: work, summary, topicSuffix, redisKeyPrefix };
   } finally {
+    await sampler.stop();
     if (!options.keepRunning) await stopAll();
+    process.off('SIGINT', onSigint);
+    if (options.cleanup) {
+      await removeRunData(endpoints, {
+        topicSuffix,
+        groups: consumers.map((c) => c.group),
+        redisKeyPrefix,
+      });
+    }
   }
 }
 
 /** Waits until each consumer group has committed everything produced so far on the topics it reads. */
 async function waitForCatchUp(
-  settings: StackSettings,
+  endpoints: StackEndpoints,
   consumers: readonly { group: string; topics: string[] }[],
+  print: (line: string) => void,
 ): Promise<void> {
   const admin = new Kafka({
     clientId: 'searchop-pipeline',
-    brokers: [settings.kafkaBrokers],
+    brokers: endpoints.kafkaBrokers.split(','),
     logLevel: logLevel.NOTHING,
   }).admin();
   await admin.connect();
@@ -261,7 +385,7 @@ async function waitForCatchUp(
       }
       if (lag === 0) return;
       if (Date.now() > deadline) throw new Error(`consumers still ${lag} records behind after 10 minutes`);
-      process.stdout.write(`  waiting for the processors: ${lag} records behind\n`);
+      print(`  waiting for the processors: ${lag} records behind`);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
   } finally {
@@ -269,72 +393,136 @@ async function waitForCatchUp(
   }
 }
 
-interface SummaryContext {
+async function collectReport(context: {
+  readonly endpoints: StackEndpoints;
+  readonly ports: Ports;
+  readonly redisKeyPrefix: string;
   readonly registry: string;
   readonly logs: string;
+  readonly world: string;
   readonly began: number;
-}
+}): Promise<{ report: PipelineReport; rankBuckets: [number, number][] }> {
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  const features = await scrape(`${url(context.ports.features)}/metrics`);
+  const compactor = await scrape(`${url(context.ports.compactor)}/metrics`);
+  const ranker = await scrape(`${url(context.ports.ranker)}/metrics`);
+  const processedOn = (topic: string) => (l: Record<string, string>) =>
+    (l['topic'] ?? '').startsWith(`searchop.${topic}.v1`) && l['outcome'] === 'processed';
+  const topicOf: Record<EventType, string> = {
+    impressions: 'search-impressions',
+    clicks: 'clicks',
+    'add-to-carts': 'add-to-carts',
+    purchases: 'purchases',
+    catalog: 'catalog',
+    'ranking-log': 'ranking-log',
+  };
+  const events = Object.fromEntries(
+    Object.entries(topicOf).map(([type, topic]) => [
+      type,
+      total(type === 'ranking-log' ? compactor : features, 'searchop_consumer_records_total', processedOn(topic)),
+    ]),
+  ) as Record<EventType, number>;
 
-async function printSummary(settings: StackSettings, context: SummaryContext): Promise<void> {
-  const features = await scrape(`http://127.0.0.1:${ports.features}/metrics`);
-  const ranker = await scrape(`http://127.0.0.1:${ports.ranker}/metrics`);
-  const seconds = (v: number | undefined) => (v === undefined ? 'n/a' : `${(v * 1000).toFixed(1)} ms`);
-  const events = ['impressions', 'clicks', 'add-to-carts', 'purchases', 'catalog'].map(
-    (id) =>
-      [
-        id,
-        total(
-          features,
-          'searchop_consumer_records_total',
-          (l) =>
-            (l['topic'] ?? '').includes(id === 'impressions' ? 'search-impressions' : id) &&
-            l['outcome'] === 'processed',
-        ),
-      ] as const,
-  );
-  console.log('\nEvents processed by the feature processor');
-  for (const [id, count] of events) console.log(`  ${id.padEnd(14)} ${count}`);
-  console.log(
-    `  freshness p50 ${seconds(histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.5))}, p99 ${seconds(histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.99))}`,
-  );
-  console.log(`  consumer lag at the end: ${total(features, 'kafka_consumergroup_lag')} records`);
-  console.log(
-    `\n/rank: ${total(ranker, 'rank_requests_total')} requests, latency p50 ${seconds(histogramQuantile(ranker, 'rank_request_duration_seconds', 0.5))}, p99 ${seconds(histogramQuantile(ranker, 'rank_request_duration_seconds', 0.99))}`,
-  );
-
-  console.log('\nModels (validation period; NDCG@10 truth = against the world’s true relevance)');
-  const pointer = join(context.registry, 'models', 'current_model_version.txt');
-  const current = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : 'none';
-  const rows: string[] = [
-    `  ${'model'.padEnd(16)} ${'ranking'.padEnd(11)} ${'NDCG@10'.padStart(7)} ${'MRR'.padStart(7)} ${'CTR@10'.padStart(7)} ${'NDCG@10 truth'.padStart(13)}`,
-  ];
-  const f = (v: unknown) => (typeof v === 'number' ? v.toFixed(4) : 'n/a');
+  const models: ModelReport[] = [];
   for (
     let version = 1;
     existsSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`));
     version++
   ) {
-    const report = JSON.parse(
+    const m = JSON.parse(
       readFileSync(join(context.registry, 'artifacts', `training_metrics_v${version}.json`), 'utf8'),
     ) as {
       promoted?: boolean;
-      metrics?: Record<string, { ndcg_at_10?: number; mrr?: number; ctr_at_10?: number; truth_ndcg_at_10?: number }>;
+      decision?: { reasons?: string[] };
+      metrics?: ModelReport['metrics'];
+      data?: {
+        counts?: { lists?: { log?: number; backfill?: number }; examples?: { log?: number; backfill?: number } };
+      };
     };
-    const label = `v${version}${String(version) === current ? ' (production)' : report.promoted === false ? ' (not promoted)' : ''}`;
-    for (const [ranking, m] of Object.entries(report.metrics ?? {})) {
-      const name = ranking === 'new' ? `v${version}` : ranking;
-      rows.push(
-        `  ${(ranking === 'new' ? label : '').padEnd(16)} ${name.padEnd(11)} ${f(m.ndcg_at_10).padStart(7)} ${f(m.mrr).padStart(7)} ${f(m.ctr_at_10).padStart(7)} ${f(m.truth_ndcg_at_10).padStart(13)}`,
-      );
-    }
+    models.push({
+      version,
+      promoted: m.promoted === true,
+      metrics: m.metrics ?? {},
+      lists: { log: m.data?.counts?.lists?.log ?? 0, backfill: m.data?.counts?.lists?.backfill ?? 0 },
+      examples: { log: m.data?.counts?.examples?.log ?? 0, backfill: m.data?.counts?.examples?.backfill ?? 0 },
+      reasons: m.decision?.reasons ?? [],
+    });
   }
-  console.log(rows.join('\n'));
-  console.log(`\nWhere to look next
-  ranker       http://127.0.0.1:${ports.ranker}/rank  (POST), /metrics, /docs/json
-  collector    http://127.0.0.1:${ports.collector}/v1/events, /metrics
-  processors   http://127.0.0.1:${ports.features}/metrics, http://127.0.0.1:${ports.compactor}/metrics
-  logs         ${context.logs}
-  registry     ${context.registry}
-  finished in ${((Date.now() - context.began) / 1000).toFixed(0)} s`);
-  void settings;
+  const pointer = join(context.registry, 'models', 'current_model_version.txt');
+  const production = existsSync(pointer) ? Number(readFileSync(pointer, 'utf8').trim()) : undefined;
+  const report: PipelineReport = {
+    events,
+    featureFreshness: {
+      ...opt('p50', histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.5)),
+      ...opt('p99', histogramQuantile(features, 'searchop_feature_freshness_seconds', 0.99)),
+      ...opt(
+        'top',
+        histogramBuckets(features, 'searchop_feature_freshness_seconds')
+          .map(([le]) => le)
+          .filter(Number.isFinite)
+          .at(-1),
+      ),
+    },
+    consumerLag: total(features, 'kafka_consumergroup_lag') + total(compactor, 'kafka_consumergroup_lag'),
+    featureKeys: await countKeys(context.endpoints.redisUrl, context.redisKeyPrefix),
+    rank: {
+      requests: total(ranker, 'rank_requests_total'),
+      degraded: total(ranker, 'rank_requests_total', (l) => l['degraded'] === 'true'),
+      degradedReasons: Object.fromEntries(
+        (ranker.find((m) => m.name === 'rank_degraded_total')?.metrics ?? []).map((m) => [
+          m.labels?.['reason'] ?? 'unknown',
+          Number(m.value ?? 0),
+        ]),
+      ),
+      ...opt('p50', histogramQuantile(ranker, 'rank_request_duration_seconds', 0.5)),
+      ...opt('p99', histogramQuantile(ranker, 'rank_request_duration_seconds', 0.99)),
+    },
+    models,
+    production: production !== undefined && Number.isInteger(production) ? production : undefined,
+    world: context.world,
+    links: {
+      ranker: url(context.ports.ranker),
+      collector: url(context.ports.collector),
+      featureProcessor: url(context.ports.features),
+      compactor: url(context.ports.compactor),
+      logs: context.logs,
+      registry: context.registry,
+      plots: [],
+      servicesKeepRunning: false,
+    },
+    seconds: (Date.now() - context.began) / 1000,
+  };
+  return { report, rankBuckets: histogramBuckets(ranker, 'rank_request_duration_seconds') };
+}
+
+function opt<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** The run's PNGs: throughput of the processors (and /rank) over time, the /rank latency distribution. */
+async function writePlots(
+  work: string,
+  sampler: ThroughputSampler,
+  rankBuckets: readonly (readonly [number, number])[],
+): Promise<string[]> {
+  const plots: string[] = [];
+  plots.push(
+    await writePng(
+      join(work, 'throughput.png'),
+      rateOverTimeSpec('Throughput over the run', 'per second', sampler.points, sampler.phases),
+    ),
+  );
+  if (rankBuckets.length > 0) {
+    plots.push(
+      await writePng(
+        join(work, 'rank-latency.png'),
+        bucketsSpec(
+          'POST /rank latency in the closed loop (ranker histogram buckets)',
+          'latency, ms',
+          fromCumulative('POST /rank', rankBuckets, 1000),
+        ),
+      ),
+    );
+  }
+  return plots;
 }
