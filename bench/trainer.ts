@@ -29,6 +29,8 @@ const { values } = parseArgs({
     impressions: { type: 'string', default: '1000000' },
     days: { type: 'string', default: '14' },
     keep: { type: 'string' },
+    /** Only simulate and write the store (into --keep), to run the trainer on it later. */
+    'setup-only': { type: 'boolean', default: false },
     results: { type: 'string', default: join(repo, 'bench/results/trainer.md') },
   },
 });
@@ -67,6 +69,10 @@ if (!(await exists(store))) {
   await rm(ndjson);
 }
 const setupSeconds = (performance.now() - setupStarted) / 1000;
+if (values['setup-only']) {
+  log(`store ready in ${store} (${setupSeconds.toFixed(0)} s)`);
+  process.exit(0);
+}
 
 const registry = join(work, 'registry');
 await rm(registry, { recursive: true, force: true });
@@ -85,10 +91,40 @@ const child = spawn(
 );
 let stdout = '';
 let stderr = '';
+/**
+ * Stages as the run reports them: `▶ name` starts one; build-data is split at its backfill's first and
+ * last progress lines into labels (labelling, lists, feature log), backfill (the point-in-time replay)
+ * and write (training and evaluation files).
+ */
+interface Stage {
+  name: string;
+  started: number;
+  ended?: number;
+  peakTree: number;
+  peakProcess: number;
+}
+const stages: Stage[] = [];
+const enter = (name: string) => {
+  const now = performance.now();
+  const open = stages.at(-1);
+  if (open && open.ended === undefined) open.ended = now;
+  stages.push({ name, started: now, peakTree: 0, peakProcess: 0 });
+};
+let pending = '';
 child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
 child.stderr.on('data', (chunk: Buffer) => {
   stderr += chunk.toString();
   process.stderr.write(chunk);
+  pending += chunk.toString();
+  const lines = pending.split('\n');
+  pending = lines.pop()!;
+  for (const line of lines) {
+    const started = /▶ ([\w-]+)/.exec(line);
+    if (started) enter(started[1] === 'build-data' ? 'build-data: labels' : started[1]!);
+    else if (/backfill: \d+ workers?,/.test(line)) enter('build-data: backfill');
+    else if (/backfill: \d+ events replayed, \d+ examples in/.test(line)) enter('build-data: write');
+    else if (/✔ register/.test(line)) stages.at(-1)!.ended = performance.now();
+  }
 });
 let peakTree = 0;
 let peakProcess = 0;
@@ -96,18 +132,34 @@ const sampler = setInterval(() => {
   void treeRss(child.pid!).then(({ total, largest }) => {
     peakTree = Math.max(peakTree, total);
     peakProcess = Math.max(peakProcess, largest);
+    const stage = stages.at(-1);
+    if (stage && stage.ended === undefined) {
+      stage.peakTree = Math.max(stage.peakTree, total);
+      stage.peakProcess = Math.max(stage.peakProcess, largest);
+    }
   });
 }, 250);
 const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
 clearInterval(sampler);
 const wallSeconds = (performance.now() - started) / 1000;
 const loadAfter = loadavg();
+const open = stages.at(-1);
+if (open && open.ended === undefined) open.ended = performance.now();
 
 const phases = [...stderr.matchAll(/✔ ([\w-]+) \(([\d.]+) s\)/g)].map(([, name, s]) => `${name} ${s} s`).join(', ');
 const dataLine = /^Data: .*$/m.exec(stdout)?.[0] ?? '(no data line)';
 const table = /^ranking .*?(?=\n\n)/ms.exec(stdout)?.[0] ?? '(no metrics table)';
 const outcome = /^(PROMOTED|NOT PROMOTED).*$/m.exec(stdout)?.[0] ?? `exit code ${code}`;
 const gib = (kb: number) => `${(kb / 1024 / 1024).toFixed(2)} GiB`;
+const stageRows = stages.map(
+  (st) =>
+    `| ${st.name} | ${((st.ended! - st.started) / 1000).toFixed(1)} | ${gib(st.peakTree)} | ${gib(st.peakProcess)} |`,
+);
+const stageTable = [
+  '| stage | wall s | peak RSS, process tree | largest process |',
+  '| --- | ---: | ---: | ---: |',
+  ...stageRows,
+].join('\n');
 const section = `## ${impressions.toLocaleString('en-US')} impressions
 
 - Command: \`node bench/trainer.ts --impressions ${impressions} --days ${days}\`
@@ -116,6 +168,9 @@ const section = `## ${impressions.toLocaleString('en-US')} impressions
 - Data: ${dataLine.replace(/^Data: /, '')} (set-up, not timed: ${setupSeconds.toFixed(0)} s)
 - **Wall time of \`trainer run\`: ${wallSeconds.toFixed(1)} s** (${phases}); exit code ${code}: ${outcome}
 - **Peak memory: ${gib(peakTree)}** resident for the whole process tree (largest single process ${gib(peakProcess)})
+- Backfill workers: ${process.env['TRAINER_BACKFILL_WORKERS'] ?? '2 (default)'}; the tree is Node (with its backfill worker threads and DuckDB) and the Python fit / export child; RSS sampled every 250 ms
+
+${stageTable}
 
 \`\`\`
 ${table}

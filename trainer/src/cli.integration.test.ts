@@ -51,6 +51,7 @@ interface MetricsFile {
   decision: { reasons: string[] };
   metrics: Record<string, { ndcg_at_10: number; mrr: number; ctr_at_10: number; truth_ndcg_at_10: number }>;
   data: { counts: { examples: { backfill: number } } };
+  training: { num_trees: number; early_stopping_min_rounds: number; validation_ndcg_at_10_by_round: number[] };
   export: { parity: { max_abs_diff: number } };
   feature_spec_version: string;
 }
@@ -88,6 +89,10 @@ describe('trainer run on simulator data', () => {
     const { new: model, logged, popularity } = m.metrics;
     expect(model!.truth_ndcg_at_10).toBeGreaterThan(logged!.truth_ndcg_at_10);
     expect(model!.truth_ndcg_at_10).toBeGreaterThan(popularity!.truth_ndcg_at_10);
+    // Click NDCG@10 on validation peaks within the first trees (clicks reward the position-biased logged
+    // order); the floor of early_stopping_min_rounds keeps the model learning the true relevance.
+    expect(m.training.early_stopping_min_rounds).toBeGreaterThanOrEqual(50);
+    expect(m.training.num_trees).toBeGreaterThanOrEqual(m.training.early_stopping_min_rounds);
 
     // The registered model is what the ranker loads: one double [N, F] input, the version stamped in.
     const bytes = await readFile(join(registry, 'models', 'model_v1.onnx'));

@@ -135,6 +135,7 @@ export async function main(
           config,
           workDir,
           duckdb: { memoryLimit: env.TRAINER_DUCKDB_MEMORY, threads: env.TRAINER_DUCKDB_THREADS },
+          backfillWorkers: env.TRAINER_BACKFILL_WORKERS,
           ...(flags.truth ? { truthPath: resolve(flags.truth) } : {}),
           ...(since === undefined ? {} : { since }),
           ...(until === undefined ? {} : { until }),

@@ -62,6 +62,11 @@ export const trainerEnvSchema = defineConfig({
   /** DuckDB's memory limit for build-data and evaluation; beyond it, sorts and joins spill to the work directory. */
   TRAINER_DUCKDB_MEMORY: z.string().min(1).default('4GB'),
   TRAINER_DUCKDB_THREADS: z.coerce.number().int().positive().default(2),
+  /**
+   * Worker threads of the backfill: each replays the whole event stream but computes the features of
+   * its share of the products (the bulk of the work), in its own DuckDB (TRAINER_DUCKDB_MEMORY each).
+   */
+  TRAINER_BACKFILL_WORKERS: z.coerce.number().int().positive().default(2),
   /** The Python virtualenv of the fit and export steps (created on first use). */
   TRAINER_VENV: z.string().min(1).optional(),
   /** Prometheus Pushgateway base URL: each run pushes its outcome and metrics there (trainer/src/run-metrics.ts). */

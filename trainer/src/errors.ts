@@ -31,6 +31,8 @@ export const TrainerErrorCode = {
   REGISTRY_INVALID: 'TRN_REGISTRY_INVALID',
   /** A rollback names a version the registry does not hold. */
   VERSION_NOT_FOUND: 'TRN_VERSION_NOT_FOUND',
+  /** A backfill worker thread failed (crashed, or its DuckDB or replay threw without a typed error). */
+  BACKFILL_FAILED: 'TRN_BACKFILL_FAILED',
   /** The Python environment cannot be created or a Python step failed without a typed error. */
   PYTHON_FAILED: 'TRN_PYTHON_FAILED',
   /** Command-line arguments are missing or malformed. */

@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Scratch space: DuckDB spill files, the training file, the LightGBM model, the exported ONNX. */
   readonly workDir: string;
   readonly duckdb: Omit<DuckDbSettings, 'tempDirectory'>;
+  /** Worker threads of the backfill (each replays the events for its share of the products); default 1. */
+  readonly backfillWorkers?: number;
   readonly truthPath?: string;
   readonly since?: number;
   readonly until?: number;
@@ -86,6 +88,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
         trainingFile,
         examplesFile: join(options.workDir, 'examples.parquet'),
         listsFile: join(options.workDir, 'lists.parquet'),
+        scratchDir: options.workDir,
+        backfillWorkers: options.backfillWorkers ?? 1,
         ...(options.since === undefined ? {} : { since: options.since }),
         ...(options.until === undefined ? {} : { until: options.until }),
         onProgress: (line) => say(`  ${line}`),

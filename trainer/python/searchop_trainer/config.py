@@ -4,6 +4,10 @@ Keys (see trainer/python/README.md for the meaning of each):
   lightgbm                      LightGBM parameters, passed through; the keys the fit step owns are refused.
   num_boost_round               upper bound on trees.
   early_stopping_rounds         stop when validation NDCG@10 has not improved for this many rounds; null disables.
+  early_stopping_min_rounds     trees always kept (default 0): the best round is searched from this round on. Click
+                                labels are position-biased while the model is trained to undo that bias (position
+                                above), so validation NDCG@10 on clicks favours the logged order and can peak at the
+                                first tree while the ranking by true relevance is still improving.
   eval_at                       NDCG cut-offs reported on validation; 10 is always added, and only it drives early
                                 stopping.
   split                         {"cutoff": ISO-8601 or epoch ms} or {"validation_fraction": 0 < f < 1}.
@@ -67,6 +71,7 @@ _TOP_LEVEL = {
     "lightgbm",
     "num_boost_round",
     "early_stopping_rounds",
+    "early_stopping_min_rounds",
     "eval_at",
     "split",
     "position_bias",
@@ -85,6 +90,7 @@ class FitConfig:
     lightgbm: dict[str, Any]
     num_boost_round: int
     early_stopping_rounds: int | None
+    early_stopping_min_rounds: int
     eval_at: tuple[int, ...]
     split: SplitConfig
     position_bias: bool
@@ -152,6 +158,10 @@ def parse_config(raw: object) -> FitConfig:
     if early is not None:
         early = _positive_int(raw, "early_stopping_rounds")
 
+    min_rounds = raw.get("early_stopping_min_rounds", 0)
+    if isinstance(min_rounds, bool) or not isinstance(min_rounds, int) or min_rounds < 0:
+        raise _fail(f"early_stopping_min_rounds: expected an integer >= 0, got {min_rounds!r}")
+
     eval_at_raw = raw.get("eval_at", [EARLY_STOPPING_AT])
     if not isinstance(eval_at_raw, list) or not all(
         isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in eval_at_raw
@@ -174,10 +184,14 @@ def parse_config(raw: object) -> FitConfig:
             raise _fail(f"split.validation_fraction: expected a number strictly between 0 and 1, got {fraction!r}")
         split = SplitConfig(cutoff_ms=None, validation_fraction=float(fraction))
 
+    num_boost_round = _positive_int(raw, "num_boost_round")
+    if min_rounds > num_boost_round:
+        raise _fail(f"early_stopping_min_rounds ({min_rounds}) exceeds num_boost_round ({num_boost_round})")
     return FitConfig(
         lightgbm=dict(params),
-        num_boost_round=_positive_int(raw, "num_boost_round"),
+        num_boost_round=num_boost_round,
         early_stopping_rounds=early,
+        early_stopping_min_rounds=min_rounds,
         eval_at=eval_at,
         split=split,
         position_bias=_bool(raw, "position_bias", True),

@@ -47,6 +47,25 @@ class TrainingData:
         return np.concatenate(([0], np.cumsum(self.group_sizes)[:-1]))
 
     def select_groups(self, mask: np.ndarray) -> TrainingData:
+        """The groups where `mask` holds; a contiguous run of groups is a view (no copy of the features)."""
+        if mask.all():
+            return self
+        chosen = np.flatnonzero(mask)
+        if chosen.size and chosen[-1] - chosen[0] + 1 == chosen.size:
+            starts = self.group_starts
+            first, last = int(chosen[0]), int(chosen[-1])
+            rows = slice(int(starts[first]), int(starts[last] + self.group_sizes[last]))
+            groups = slice(first, last + 1)
+            return TrainingData(
+                feature_names=self.feature_names,
+                feature_spec_version=self.feature_spec_version,
+                features=self.features[rows],
+                label=self.label[rows],
+                position=self.position[rows],
+                group_sizes=self.group_sizes[groups],
+                group_time_ms=self.group_time_ms[groups],
+                group_keys=self.group_keys[groups],
+            )
         rows = np.repeat(mask, self.group_sizes)
         return TrainingData(
             feature_names=self.feature_names,
@@ -88,14 +107,19 @@ def _timestamps_ms(table: pa.Table) -> np.ndarray:
 
 
 def read_training_file(path: Path, expected_features: list[str] | None = None) -> TrainingData:
+    """Reads the file into one float64 feature matrix, a column at a time (the peak is the matrix plus one column).
+
+    The TypeScript side writes rows grouped and in time order; only a file that is not gets its rows permuted (a copy).
+    """
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
     except (OSError, pa.ArrowException) as error:
         raise _invalid(f"cannot read {path} as Parquet: {error}") from error
-    missing = [name for name in RESERVED if name not in table.column_names]
+    missing = [name for name in RESERVED if name not in schema.names]
     if missing:
         raise _invalid(f"{path} lacks the columns {', '.join(missing)} (required: {', '.join(RESERVED)})")
-    feature_names = [name for name in table.column_names if name not in RESERVED]
+    feature_names = [name for name in schema.names if name not in RESERVED]
     if not feature_names:
         raise _invalid(f"{path} has no feature columns")
     if expected_features is not None and feature_names != expected_features:
@@ -103,21 +127,16 @@ def read_training_file(path: Path, expected_features: list[str] | None = None) -
             ErrorCode.FEATURES_MISMATCH,
             f"feature columns {feature_names} differ from the expected {expected_features}",
         )
-    if table.num_rows == 0:
+    if parquet.metadata.num_rows == 0:
         raise _invalid(f"{path} has no rows")
 
-    columns = []
-    for name in feature_names:
-        column = table.column(name)
-        if not (
-            pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)
-        ):
-            raise _invalid(f"feature column '{name}' must be numeric, is {column.type}")
-        columns.append(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
-    features = np.column_stack(columns).astype(np.float64, copy=False)
-    if np.isinf(features).any():
-        raise _invalid("feature values include +-Infinity; use null for missing values")
+    def read(names: list[str]) -> pa.Table:
+        try:
+            return parquet.read(columns=names)
+        except (OSError, pa.ArrowException) as error:
+            raise _invalid(f"cannot read {path} as Parquet: {error}") from error
 
+    table = read(list(RESERVED))
     label = _integers(table, LABEL)
     position = _integers(table, POSITION)
     time_ms = _timestamps_ms(table)
@@ -127,19 +146,34 @@ def read_training_file(path: Path, expected_features: list[str] | None = None) -
     keys, first_row, group_of_row = np.unique(
         query.to_numpy(zero_copy_only=False), return_index=True, return_inverse=True
     )
+    del table, query
     group_time = np.full(keys.size, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(group_time, group_of_row, time_ms)
     group_order = np.lexsort((first_row, group_time))
     rank_of_group = np.empty_like(group_order)
     rank_of_group[group_order] = np.arange(group_order.size)
     row_order = np.argsort(rank_of_group[group_of_row], kind="stable")
+    in_order = bool(np.array_equal(row_order, np.arange(row_order.size)))
 
-    metadata = table.schema.metadata or {}
-    spec = metadata.get(SPEC_VERSION_KEY)
+    features = np.empty((label.size, len(feature_names)), dtype=np.float64)
+    for j, name in enumerate(feature_names):
+        column = read([name]).column(0)
+        if not (
+            pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)
+        ):
+            raise _invalid(f"feature column '{name}' must be numeric, is {column.type}")
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        if np.isinf(values).any():
+            raise _invalid(f"feature '{name}' has +-Infinity; use null for missing values")
+        features[:, j] = values
+    if not in_order:
+        features = features[row_order]
+
+    spec = (schema.metadata or {}).get(SPEC_VERSION_KEY)
     return TrainingData(
         feature_names=tuple(feature_names),
         feature_spec_version=spec.decode() if spec is not None else None,
-        features=features[row_order],
+        features=features,
         label=label[row_order].astype(np.int32),
         position=position[row_order].astype(np.int32),
         group_sizes=np.bincount(group_of_row, minlength=keys.size)[group_order].astype(np.int64),

@@ -43,9 +43,10 @@ def _describe(side: TrainingData) -> dict[str, object]:
     }
 
 
-def _early_stopping(metric: str, rounds: int) -> Callable[[CallbackEnv], None]:
+def _early_stopping(metric: str, rounds: int, min_rounds: int = 0) -> Callable[[CallbackEnv], None]:
     """Stops when validation `metric` has not improved for `rounds` rounds and keeps its best round.
 
+    The best round is searched from round `min_rounds` on (rounds count from 1), so at least that many trees are kept.
     LightGBM's own early_stopping(first_metric_only=True) would watch the smallest NDCG cut-off, because LightGBM sorts
     eval_at; this one watches the named metric whatever else is reported.
     """
@@ -53,6 +54,8 @@ def _early_stopping(metric: str, rounds: int) -> Callable[[CallbackEnv], None]:
 
     def callback(env: CallbackEnv) -> None:
         nonlocal best_score, best_round, best_results
+        if env.iteration + 1 < min_rounds:
+            return
         score = next(v for data, name, v, _ in env.evaluation_result_list if data == VALIDATION and name == metric)
         if score > best_score:
             best_score, best_round, best_results = score, env.iteration, list(env.evaluation_result_list)
@@ -102,7 +105,9 @@ def fit(data: TrainingData, config: FitConfig, cutoff_ms: int | None = None) -> 
     history: dict[str, dict[str, list[float]]] = {}
     callbacks = [lightgbm.record_evaluation(history)]
     if config.early_stopping_rounds is not None:
-        callbacks.append(_early_stopping(f"ndcg@{EARLY_STOPPING_AT}", config.early_stopping_rounds))
+        callbacks.append(
+            _early_stopping(f"ndcg@{EARLY_STOPPING_AT}", config.early_stopping_rounds, config.early_stopping_min_rounds)
+        )
     started = time.perf_counter()
     try:
         booster = lightgbm.train(
@@ -142,6 +147,7 @@ def fit(data: TrainingData, config: FitConfig, cutoff_ms: int | None = None) -> 
         "params": params,
         "num_boost_round": config.num_boost_round,
         "early_stopping_rounds": config.early_stopping_rounds,
+        "early_stopping_min_rounds": config.early_stopping_min_rounds,
         "fit_seconds": round(fit_seconds, 3),
     }
     return booster, report

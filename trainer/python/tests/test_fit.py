@@ -67,6 +67,7 @@ def test_early_stopping_keeps_the_best_validation_ndcg_at_10(
                 **base_config,
                 "num_boost_round": 400,
                 "early_stopping_rounds": 15,
+                "early_stopping_min_rounds": 0,
                 "lightgbm": {**base_config["lightgbm"], "learning_rate": 0.3},
             }
         )
@@ -84,6 +85,31 @@ def test_early_stopping_keeps_the_best_validation_ndcg_at_10(
     saved = lightgbm.Booster(model_file=str(tmp_path / "out" / "model.txt"))
     assert saved.num_trees() == report["best_iteration"] == report["num_trees"]
     assert json.loads((tmp_path / "out" / "report.json").read_text())["best_iteration"] == report["best_iteration"]
+
+
+def test_early_stopping_keeps_at_least_the_minimum_rounds(synthetic_file: Path, base_config: dict[str, object]):
+    data = read_training_file(synthetic_file)
+    common = {
+        "num_boost_round": 200,
+        "early_stopping_rounds": 5,
+        "lightgbm": {**base_config["lightgbm"], "learning_rate": 0.3},
+    }
+
+    _, free = fit(data, _config(base_config, early_stopping_min_rounds=0, **common))
+    booster, held = fit(data, _config(base_config, early_stopping_min_rounds=free["best_iteration"] + 20, **common))
+
+    curve = held["validation_ndcg_at_10_by_round"]
+    minimum = free["best_iteration"] + 20
+    assert held["best_iteration"] >= minimum
+    assert booster.best_iteration == held["best_iteration"]
+    # The best round counts only from the minimum on, and stopping waits for the patience after it.
+    assert curve[held["best_iteration"] - 1] == max(curve[minimum - 1 :])
+    assert held["rounds"] >= held["best_iteration"] + 5 or held["rounds"] == 200
+    with pytest.raises(TrainerError) as raised:
+        _config(base_config, early_stopping_min_rounds=-1)
+    assert raised.value.code == ErrorCode.CONFIG_INVALID
+    with pytest.raises(TrainerError):
+        _config(base_config, num_boost_round=10, early_stopping_min_rounds=11)
 
 
 def _ndcg_at(k: int, scores: np.ndarray, labels: np.ndarray, sizes: np.ndarray) -> float:
@@ -134,7 +160,12 @@ def test_position_bias_correction_ranks_true_relevance_better(base_config: dict[
     path = tmp_path / "biased.parquet"
     pq.write_table(table, path)
     data = read_training_file(path)
-    common = {"num_boost_round": 100, "early_stopping_rounds": None}
+    # A learning rate low enough for 100 rounds on 2,000 groups not to over-fit the biased clicks.
+    common = {
+        "num_boost_round": 100,
+        "early_stopping_rounds": None,
+        "lightgbm": {**base_config["lightgbm"], "learning_rate": 0.05},
+    }
     # read_training_file keeps the file's row order here: the synthetic groups are already in time order.
     assert np.array_equal(data.label, table.column("label").to_numpy())
 

@@ -1,7 +1,7 @@
 import { FEATURE_COUNT, FEATURE_INDEX, terms, type SearchImpression } from '@searchop/schemas';
 import { describe, expect, it } from 'vitest';
 import { backfill, type ExampleBlock, type ReplayEvent } from './backfill.ts';
-import { CatalogState } from './replay.ts';
+import { CatalogState, FeatureReplay, shardOf } from './replay.ts';
 import { exampleSteps, shopHistory } from './testing/event-history.ts';
 
 const history = shopHistory({ days: 36 });
@@ -135,6 +135,44 @@ describe('backfill: point-in-time features', () => {
     expect(feature(block!, 0, 'product_clicks_1h')).toBe(0);
     expect(feature(block!, 0, 'product_impressions_1h')).toBe(0);
     expect(Number.isNaN(feature(block!, 0, 'product_hours_since_click'))).toBe(true);
+  });
+});
+
+describe('backfill sharded by product (the parallel backfill’s workers)', () => {
+  it(
+    'gives, over the shards, exactly the rows of the whole replay, each shard its own products',
+    () => {
+      const wanted = new Set(impressions.map((i) => i.event.value.event_id));
+      const count = 3;
+      const rows = new Map<string, number[]>();
+      const owners = new Set<number>();
+      for (let index = 0; index < count; index++) {
+        const steps = exampleSteps(history, (i) => wanted.has(i.event_id));
+        for (const block of backfill(steps, new FeatureReplay({ index, count }))) {
+          block.productIds.forEach((productId, r) => {
+            expect(shardOf(productId, count)).toBe(index);
+            owners.add(index);
+            const key = `${block.groupId}/${productId}/${block.positions[r]}/${block.labels[r]}`;
+            expect(rows.has(key)).toBe(false);
+            rows.set(key, [...block.features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT)]);
+          });
+        }
+      }
+      expect(owners.size).toBe(count);
+      const whole = [...everything.values()].flatMap((block) =>
+        block.productIds.map((productId, r) => ({
+          key: `${block.groupId}/${productId}/${block.positions[r]}/${block.labels[r]}`,
+          features: [...block.features.subarray(r * FEATURE_COUNT, (r + 1) * FEATURE_COUNT)],
+        })),
+      );
+      expect(rows.size).toBe(whole.length);
+      for (const { key, features } of whole) expect(rows.get(key)).toEqual(features);
+    },
+    SLOW,
+  );
+
+  it('refuses a shard outside 0..count-1', () => {
+    expect(() => new FeatureReplay({ index: 2, count: 2 })).toThrow(RangeError);
   });
 });
 

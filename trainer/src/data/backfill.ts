@@ -63,7 +63,10 @@ export class Backfill {
       this.replay.applyCatalog(event.value);
       return undefined;
     }
-    if (event.type === 'search_impression' && example) block = this.#examples(event.value, example);
+    if (event.type === 'search_impression' && example) {
+      block = this.#examples(event.value, example);
+      if (block.productIds.length === 0) block = undefined;
+    }
     this.replay.applyBehaviour(event);
     return block;
   }
@@ -77,6 +80,8 @@ export class Backfill {
       const label = request.labels.get(item.product_id);
       // A product listed twice is one example, at its first (highest) position.
       if (label === undefined || seen.has(item.product_id)) continue;
+      // A sharded replay (a parallel backfill's worker) computes only its own products.
+      if (!this.replay.owns(item.product_id)) continue;
       seen.add(item.product_id);
       candidates.push({ productId: item.product_id, retrievalScore: item.retrieval_score ?? Number.NaN });
       positions.push(item.position);

@@ -37,6 +37,7 @@ function outputs(dir: string) {
     trainingFile: join(dir, 'train.parquet'),
     examplesFile: join(dir, 'examples.parquet'),
     listsFile: join(dir, 'lists.parquet'),
+    scratchDir: dir,
   };
 }
 
@@ -66,7 +67,7 @@ async function examples(db: OfflineStoreDb): Promise<Row[]> {
 const same = (a: number, b: number) => (Number.isNaN(a) ? Number.isNaN(b) : a === b);
 
 describe('build-data on an offline store written by the compactor’s encoder', () => {
-  it('backfills exactly the features of an in-memory replay of the same events', async () => {
+  it('backfills exactly the features of an in-memory replay of the same events, with 3 worker threads', async () => {
     const history = shopHistory({ days: 12 });
     const dir = await storeWith(history);
     const db = await open(dir);
@@ -74,6 +75,8 @@ describe('build-data on an offline store written by the compactor’s encoder', 
       const built = await buildData(db, {
         config: { ...baseConfig, features: 'backfill' },
         ...outputs(dir),
+        // Each worker computes a third of the products: together they must give the whole replay's examples.
+        backfillWorkers: 3,
       });
       const { period } = built;
       const wanted = history.filter(

@@ -1,13 +1,14 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
-import { Backfill } from './backfill.ts';
 import type { DataConfig } from './data-config.ts';
-import { replaySteps } from './event-stream.ts';
-import { createExamplesTable, ExampleWriter, persistExamples, writeTrainingFile } from './examples-table.ts';
+import { createExamplesTable, EXAMPLES_TABLE, persistExamples, writeTrainingFile } from './examples-table.ts';
 import { featureLogStatements } from './feature-log.ts';
 import { labelStatements } from './labels.ts';
 import { iso, periodOf, type Period } from './period.ts';
-import type { OfflineStoreDb } from './store.ts';
+import { parallelBackfill } from './parallel-backfill.ts';
+import { sqlString, type OfflineStoreDb } from './store.ts';
 
 const PROGRESS_EVERY_MS = 15_000;
 
@@ -22,6 +23,10 @@ export interface BuildDataOptions {
   readonly since?: number;
   /** End of the data, exclusive (default: just after the newest event in the store). */
   readonly until?: number;
+  /** Scratch space for the backfill's intermediate files. */
+  readonly scratchDir: string;
+  /** Worker threads of the backfill (parallel-backfill.ts); default 1. */
+  readonly backfillWorkers?: number;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -94,27 +99,32 @@ export async function buildData(db: OfflineStoreDb, options: BuildDataOptions): 
   let backfillRows = 0;
   if (toBackfill > 0) {
     const started = Date.now();
-    const reader = await db.connect();
-    const writer = await ExampleWriter.open(connection, 'backfill');
-    try {
-      const backfill = new Backfill();
-      let nextReport = Date.now() + PROGRESS_EVERY_MS;
-      for await (const steps of replaySteps(reader, period)) {
-        for (const step of steps) {
-          const block = backfill.step(step);
-          if (block) writer.write(block);
-        }
-        replayed += steps.length;
-        if (Date.now() >= nextReport) {
-          nextReport = Date.now() + PROGRESS_EVERY_MS;
-          say(`backfill: ${replayed} events replayed, ${writer.rowsWritten} examples (${elapsed(started)})`);
-        }
-      }
-    } finally {
-      writer.close();
-      reader.closeSync();
-    }
-    backfillRows = writer.rowsWritten;
+    const groupsFile = join(options.scratchDir, 'backfill-groups.parquet');
+    await connection.run(`COPY backfill_groups TO ${sqlString(groupsFile)} (FORMAT parquet)`);
+    const workers = Math.max(1, options.backfillWorkers ?? 1);
+    say(
+      `backfill: ${workers} worker${workers === 1 ? '' : 's'}, each replaying the events for its share of the products`,
+    );
+    let nextReport = Date.now() + PROGRESS_EVERY_MS;
+    const result = await parallelBackfill({
+      storeRoot: db.root,
+      settings: db.settings,
+      period,
+      groupsFile,
+      outDir: options.scratchDir,
+      workers,
+      onProgress: (events, rows) => {
+        if (Date.now() < nextReport) return;
+        nextReport = Date.now() + PROGRESS_EVERY_MS;
+        say(`backfill: ${events} events replayed, ${rows} examples (${elapsed(started)})`);
+      },
+    });
+    await connection.run(
+      `INSERT INTO ${EXAMPLES_TABLE} SELECT * FROM read_parquet([${result.files.map(sqlString).join(', ')}])`,
+    );
+    await Promise.all([groupsFile, ...result.files].map((file) => rm(file, { force: true })));
+    replayed = result.replayed;
+    backfillRows = result.rows;
     say(`backfill: ${replayed} events replayed, ${backfillRows} examples in ${elapsed(started)}`);
   }
 

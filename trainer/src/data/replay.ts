@@ -77,6 +77,30 @@ interface Entity {
 const MAX_PENDING = 64;
 
 /**
+ * Which products a replay keeps product and (query, product) counters for: all of them, or one shard
+ * of them (shardOf). Query and global counters and the catalogue are always kept whole, since every
+ * candidate's features read them.
+ */
+export interface ProductShard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * The shard a product belongs to: FNV-1a (32-bit) of its id modulo the shard count, so every worker
+ * of a parallel backfill agrees without talking to the others.
+ */
+export function shardOf(productId: string, count: number): number {
+  if (count <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < productId.length; i++) {
+    hash ^= productId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % count;
+}
+
+/**
  * The counters of every entity, replayed. Increments are applied lazily: an entity's increments
  * wait until its state is read (or MAX_PENDING of them gather) and are then applied in one
  * applyIncrements call. That gives exactly the state of applying them one by one in time order —
@@ -91,6 +115,24 @@ export class FeatureReplay {
   /** query → product → entity: no string concatenation per lookup. */
   readonly #pairs = new Map<string, Map<string, Entity>>();
   readonly #global: Entity = { state: emptyState(), pending: [] };
+  readonly #shard: ProductShard;
+
+  /**
+   * With a shard, product and pair counters are kept only for the shard's products (features of other
+   * products are not asked for): N replays with shards 0..N-1 give, between them, exactly the
+   * features of one whole replay, each doing about 1/N of the per-product work.
+   */
+  constructor(shard: ProductShard = { index: 0, count: 1 }) {
+    if (!(Number.isInteger(shard.count) && shard.count >= 1 && shard.index >= 0 && shard.index < shard.count)) {
+      throw new RangeError(`invalid product shard ${shard.index} of ${shard.count}`);
+    }
+    this.#shard = shard;
+  }
+
+  /** Whether this replay keeps the counters of `productId` (always, unless sharded). */
+  owns(productId: string): boolean {
+    return this.#shard.count === 1 || shardOf(productId, this.#shard.count) === this.#shard.index;
+  }
 
   applyCatalog(change: ProductChange): void {
     this.catalog.apply(change);
@@ -98,6 +140,7 @@ export class FeatureReplay {
 
   applyBehaviour(event: BehaviourEvent): void {
     for (const { entity, increment } of incrementsOf(event)) {
+      if ((entity.kind === 'product' || entity.kind === 'pair') && !this.owns(entity.productId)) continue;
       const target = this.#entity(entity, true)!;
       target.pending.push(increment);
       if (target.pending.length >= MAX_PENDING) settle(target);

@@ -115,6 +115,9 @@ export interface DuckDbSettings {
 }
 
 export interface OfflineStoreDb {
+  /** The store's root directory and the settings it was opened with (a backfill worker opens it again). */
+  readonly root: string;
+  readonly settings: DuckDbSettings;
   readonly connection: DuckDBConnection;
   /** A second connection for a query that streams while the first one writes. */
   connect(): Promise<DuckDBConnection>;
@@ -167,6 +170,8 @@ export async function openOfflineStore(root: string, settings: DuckDbSettings): 
     }
   }
   return {
+    root,
+    settings,
     connection,
     connect: () => instance.connect(),
     present,
