@@ -3,7 +3,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/setup-venv.sh"
-venv="$(realpath -m "${SEARCHOP_VENV:-$here/../../.venv}")"
+venv="$(realpath -m "${TRAINER_VENV:-$here/../../.venv}")"
 cd "$here"
 "$venv/bin/ruff" check .
 "$venv/bin/ruff" format --check .

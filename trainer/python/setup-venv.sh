@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: setup-venv.sh [VENV_DIR]
-# Creates the trainer's Python environment at VENV_DIR (default $SEARCHOP_VENV, else <repo>/.venv) with the pinned
+# Creates the trainer's Python environment at VENV_DIR (default $TRAINER_VENV, else <repo>/.venv) with the pinned
 # requirements.txt, and puts trainer/python on its path so `python -m searchop_trainer.*` works from anywhere.
 # Idempotent: a stamp records the hash of requirements.txt and the interpreter; when both match, it exits at once.
 # PYTHON names the interpreter to build from (default python3, 3.10 or newer).
@@ -8,7 +8,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$here/../.." && pwd)"
-venv="$(realpath -m "${1:-${SEARCHOP_VENV:-$repo_root/.venv}}")"
+venv="$(realpath -m "${1:-${TRAINER_VENV:-$repo_root/.venv}}")"
 requirements="$here/requirements.txt"
 python="${PYTHON:-python3}"
 stamp="$venv/.searchop-stamp"
@@ -43,7 +43,7 @@ fi
 # Anything else there (older pins, another interpreter, a half-built venv) is rebuilt rather than patched, so the
 # environment holds exactly the pinned set.
 if [[ -e "$venv" ]]; then
-  [[ -f "$venv/pyvenv.cfg" ]] || fail "$venv exists but is not a virtualenv; move it away or set SEARCHOP_VENV"
+  [[ -f "$venv/pyvenv.cfg" ]] || fail "$venv exists but is not a virtualenv; move it away or set TRAINER_VENV"
   echo "setup-venv: rebuilding $venv (requirements or interpreter changed)" >&2
   rm -rf "$venv"
 fi

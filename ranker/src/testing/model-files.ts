@@ -10,7 +10,7 @@ import { lightGbmText, type LightGbmModel, type TreeNode } from './lightgbm-text
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const venv = process.env['SEARCHOP_VENV'] ?? join(repoRoot, '.venv');
+const venv = process.env['TRAINER_VENV'] ?? join(repoRoot, '.venv');
 const python = join(venv, 'bin', 'python');
 
 let ready: Promise<void> | undefined;
