@@ -45,7 +45,7 @@ deploy_tools() {
     echo "installing kustomize v5.5.0 (go install)"
     go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
   fi
-  terraform version | head -1
+  terraform version -json 2>/dev/null | sed -n "s/.*\"terraform_version\": *\"\([^\"]*\)\".*/terraform \1/p"
   if command -v kustomize >/dev/null; then kustomize version; else kubectl version --client 2>/dev/null | grep -i kustomize; fi
 }
 
