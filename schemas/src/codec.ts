@@ -73,6 +73,27 @@ export class EventCodec {
     return this.#encoder.encode(type, this.writerId(spec), value);
   }
 
+  /**
+   * Encodes a value the caller built itself from typed data (the ranker's feature log) without the
+   * separate validation pass of encode(): avsc's writers check each field's type as they write it,
+   * so an invalid value still fails, with the same SCH_INVALID_VALUE error naming the bad fields.
+   * Saves a full traversal of large records (a ranking's ~6,600 feature doubles).
+   */
+  async encodeBuilt<V>(spec: TopicSpec<V>, value: V): Promise<Buffer> {
+    const type = avroTypeOf(spec);
+    try {
+      return this.#encoder.encode(type, this.writerId(spec), value);
+    } catch (cause) {
+      if (cause instanceof SchemaError) throw cause;
+      const problems = validate(spec, value);
+      throw new SchemaError(
+        SchemaErrorCode.INVALID_VALUE,
+        `invalid ${spec.id} value: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ') || (cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+
   /** Decodes a record of `spec`'s topic; typed errors for each way a record can be poison. */
   async decode<V>(spec: TopicSpec<V>, buffer: Buffer): Promise<V> {
     if (buffer.length < 5 || buffer[0] !== 0) {

@@ -136,6 +136,14 @@ describe('EventCodec', () => {
     expect(await codeOf(codec.encode(clicks, { ...click, position: 'third' } as unknown as Click))).toBe(
       SchemaErrorCode.INVALID_VALUE,
     );
+    // encodeBuilt (no separate validation pass): the same bytes, and still refuses an invalid value.
+    expect(await codec.encodeBuilt(clicks, click)).toEqual(encoded);
+    expect(await codeOf(codec.encodeBuilt(clicks, { ...click, position: 'third' } as unknown as Click))).toBe(
+      SchemaErrorCode.INVALID_VALUE,
+    );
+    expect(await codeOf(codec.encodeBuilt(clicks, { ...click, session_id: undefined } as unknown as Click))).toBe(
+      SchemaErrorCode.INVALID_VALUE,
+    );
     expect(await codeOf(codec.decode(clicks, Buffer.from('{"json":true}')))).toBe(SchemaErrorCode.BAD_MAGIC_BYTE);
     const unknownId = Buffer.from(encoded);
     unknownId.writeInt32BE(2_000_000_000, 1);

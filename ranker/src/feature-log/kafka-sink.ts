@@ -92,7 +92,8 @@ export class KafkaRankingSink implements RankingLogSink {
     for (const record of records) {
       let value: Buffer;
       try {
-        value = await codec.encode(this.#spec, record);
+        // The feature log built the record from typed arrays: no separate validation pass.
+        value = await codec.encodeBuilt(this.#spec, record);
       } catch (error) {
         if (!isSearchOpError(error, SchemaErrorCode.INVALID_VALUE)) throw error;
         refused++;

@@ -64,6 +64,18 @@ describe('RedisFeatureStore', () => {
     expect(drill.snapshot.query).toBeDefined();
   });
 
+  it('serves a catalogue change from the next read on, though decoded entries are cached', async () => {
+    const store = new RedisFeatureStore(single, keyLayout(prefix));
+    const key = keyLayout(prefix).productCatalog('p-changing');
+    await single.set(key, JSON.stringify({ t: ['old'], p: 100, r: null, n: 0, d: null, a: 1 }));
+    expect((await store.fetch('x', [], ['p-changing'])).snapshot.catalog[0]?.t).toEqual(['old']);
+    expect((await store.fetch('x', [], ['p-changing'])).snapshot.catalog[0]?.t).toEqual(['old']);
+    await single.set(key, JSON.stringify({ t: ['new'], p: 90, r: null, n: 0, d: null, a: 0 }));
+    expect((await store.fetch('x', [], ['p-changing'])).snapshot.catalog[0]).toMatchObject({ t: ['new'], p: 90, a: 0 });
+    await single.del(key);
+    expect((await store.fetch('x', [], ['p-changing'])).snapshot.catalog[0]).toBeUndefined();
+  });
+
   it('serves an undecodable value as missing and counts it', async () => {
     await single.set(keyLayout(prefix).productCounters('p-corrupt'), Buffer.from([9, 0, 0, 0]));
     const { snapshot, corrupt } = await new RedisFeatureStore(single, keyLayout(prefix)).fetch(

@@ -36,11 +36,13 @@ export class RedisFeatureStore implements FeatureStore {
   readonly #redis: RedisClient;
   readonly #keys: KeyLayout;
   readonly #cluster: boolean;
+  readonly #catalog: CatalogEntryCache;
 
-  constructor(redis: RedisClient, keys: KeyLayout) {
+  constructor(redis: RedisClient, keys: KeyLayout, { catalogCacheEntries = 50_000 } = {}) {
     this.#redis = redis;
     this.#keys = keys;
     this.#cluster = redis instanceof Cluster;
+    this.#catalog = new CatalogEntryCache(catalogCacheEntries);
   }
 
   async fetch(normalizedQuery: string, queryTerms: readonly string[], productIds: readonly string[]) {
@@ -86,14 +88,16 @@ export class RedisFeatureStore implements FeatureStore {
         }
       };
     const state = tolerant<Buffer | null, EntityState>(decodeState);
-    const entry = tolerant<string | null, CatalogEntry>(decodeCatalogEntry);
+    const decodeEntry = tolerant<string | null, CatalogEntry>(decodeCatalogEntry);
+    const cache = this.#catalog;
+    const catalogEntries = catalogRaw.map((raw, i) => cache.get(productIds[i]!, raw, decodeEntry));
     const snapshot: FeatureSnapshot = {
       query: state(queryRaw),
       global: state(globalRaw),
       text: textStats(terms, dfRaw, statsRaw),
       products: productRaw.map(state),
       pairs: pairRaw.map(state),
-      catalog: catalogRaw.map(entry),
+      catalog: catalogEntries,
     };
     return { snapshot, corrupt };
   }
@@ -111,4 +115,42 @@ function textStats(terms: readonly string[], frequencies: readonly (string | nul
     documentFrequency: (term) => df.get(term) ?? 0,
   };
   return text;
+}
+
+/**
+ * Decoded catalogue entries by product id, each kept with the exact string Redis returned for it: a
+ * hit is served only when this request read the very same value (a string comparison instead of a
+ * JSON.parse), so a cached entry is never stale: features equal what Redis holds at the request's
+ * read. Catalogue entries change rarely, so nearly every read is a hit. Bounded: beyond `capacity`
+ * the least recently inserted entries go (a Map keeps insertion order). Entries are shared between
+ * requests and must not be mutated (the feature code only reads them).
+ */
+export class CatalogEntryCache {
+  readonly #capacity: number;
+  readonly #entries = new Map<string, { raw: string; entry: CatalogEntry | undefined }>();
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(
+    productId: string,
+    raw: string | null,
+    decode: (raw: string | null) => CatalogEntry | undefined,
+  ): CatalogEntry | undefined {
+    if (raw === null) return undefined;
+    const cached = this.#entries.get(productId);
+    if (cached !== undefined && cached.raw === raw) return cached.entry;
+    const entry = decode(raw);
+    // An undecodable value is not cached: it is decoded (and counted as corrupt) on each read.
+    if (entry === undefined || this.#capacity <= 0) return entry;
+    if (cached !== undefined) this.#entries.delete(productId);
+    else if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(productId, { raw, entry });
+    return entry;
+  }
 }
