@@ -30,18 +30,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import {
-  createKafka,
-  createLogger,
-  createRedis,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  redisEnv,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { waitFor } from '@searchop/runtime/testing';
+import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
+import { serviceClients, waitFor } from '@searchop/runtime/testing';
 import {
   FEATURE_COUNT,
   FEATURE_NAMES,
@@ -342,15 +332,14 @@ async function featureLogTopic(): Promise<{
       close: async () => undefined,
     };
   }
-  const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), process.env);
-  const kafka = createKafka(config, createLogger('bench', 'warn'));
+  const { config, kafka, registry } = serviceClients(process.env, { name: 'bench', level: 'warn' });
   const admin = kafka.admin();
   await admin.connect();
   const suffix = `.bench-${Date.now().toString(36)}`;
   const spec = deployedTopic(topics.rankingLog, suffix);
   await provision({
     admin,
-    registry: createSchemaRegistry(config),
+    registry,
     registryUrl: config.SCHEMA_REGISTRY_URL,
     specs: [spec],
   });
