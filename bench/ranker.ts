@@ -42,7 +42,7 @@ import {
   terms,
   topics,
 } from '@searchop/schemas';
-import { EphemeralRedis } from '../ranker/src/testing/ephemeral-redis.ts';
+import { startEphemeralRedis } from '@searchop/stack/testing';
 import { TestRegistry } from '../ranker/src/testing/model-files.ts';
 import { randomEnsemble } from '../ranker/src/testing/lightgbm-text.ts';
 import { candidatesFor, seededRandom, writeWorld, type World } from '../ranker/src/testing/synthetic-world.ts';
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     .join(' ');
   console.log(`ranker benchmark, ${seconds} s per run`);
 
-  const redisServer = await EphemeralRedis.start();
+  const redisServer = await startEphemeralRedis({ persistence: 'none' });
   try {
     const redis = createRedis(loadConfig(defineConfig(redisEnv), { REDIS_URL: redisServer.url }));
     const nowMs = Date.now();

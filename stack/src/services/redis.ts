@@ -61,24 +61,30 @@ export function redisService(settings: StackSettings): StackService {
         logFile: dir.logFile,
       });
     },
-    async ready() {
-      const client = new Redis({
-        host: settings.STACK_HOST,
-        port: settings.REDIS_PORT,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 1_000,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    },
+    ready: () => redisAnswers(settings.REDIS_PORT, settings.STACK_HOST),
   };
+}
+
+/**
+ * Whether a redis-server answers PING on host:port, asked once by a client of its own that neither
+ * retries nor reconnects (PING answers LOADING, so false, while the append-only file is replayed).
+ */
+export async function redisAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const client = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startDaemon, stopDaemon, which } from '../daemon.ts';
 import { StackError, StackErrorCode } from '../errors.ts';
+import { redisAnswers } from '../services/redis.ts';
 import { freePort } from './ephemeral-kafka.ts';
 import { waitFor } from '@searchop/runtime/testing';
 
@@ -66,19 +67,7 @@ export async function startRedisCluster(masters = 3): Promise<EphemeralRedisClus
   };
   try {
     for (const port of ports) {
-      await waitFor(
-        async () => {
-          const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-          client.on('error', () => undefined);
-          try {
-            await client.connect();
-            return (await client.ping()) === 'PONG';
-          } finally {
-            client.disconnect();
-          }
-        },
-        { what: `redis cluster node ${port}` },
-      );
+      await waitFor(() => redisAnswers(port), { what: `redis cluster node ${port}` });
     }
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     const created = spawnSync(
