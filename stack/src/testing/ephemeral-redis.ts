@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@searchop/runtime/testing';
-import { runningPid, startDaemon, stopDaemon, which } from '../daemon.ts';
+import { runningPid, stopDaemon, which } from '../daemon.ts';
 import { StackError, StackErrorCode } from '../errors.ts';
-import { redisAnswers } from '../services/redis.ts';
+import { redisAnswers, startRedisServer } from '../services/redis.ts';
 import { freePort } from './ephemeral-kafka.ts';
 
 export interface EphemeralRedis {
@@ -45,24 +45,13 @@ export async function startEphemeralRedis({
   };
   const start = async () => {
     if (runningPid(pidFile) !== undefined) return;
-    startDaemon({
+    startRedisServer({
       name: `redis-${port}`,
-      command: 'redis-server',
-      args: [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--dir',
-        dir,
-        '--save',
-        '',
-        ...(persistence === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always']),
-        '--daemonize',
-        'no',
-      ],
+      port,
+      dir,
       pidFile,
       logFile: join(dir, 'redis.log'),
+      options: persistence === 'none' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always'],
     });
     await waitFor(() => redisAnswers(port), { what: `redis ${port}`, timeoutMs: 60_000 });
   };

@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startDaemon, stopDaemon, which } from '../daemon.ts';
+import { stopDaemon, which } from '../daemon.ts';
 import { StackError, StackErrorCode } from '../errors.ts';
-import { redisAnswers } from '../services/redis.ts';
+import { redisAnswers, startRedisServer } from '../services/redis.ts';
 import { freePort } from './ephemeral-kafka.ts';
 import { waitFor } from '@searchop/runtime/testing';
 
@@ -34,29 +34,13 @@ export async function startRedisCluster(masters = 3): Promise<EphemeralRedisClus
     const nodeDir = join(dir, String(port));
     mkdirSync(nodeDir);
     const pidFile = join(nodeDir, 'redis.pid');
-    startDaemon({
+    startRedisServer({
       name: `redis-cluster-${port}`,
-      command: 'redis-server',
-      args: [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--dir',
-        nodeDir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-      ],
+      port,
+      dir: nodeDir,
       pidFile,
       logFile: join(nodeDir, 'redis.log'),
+      options: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no'],
     });
     ports.push(port);
     pidFiles.push(pidFile);
