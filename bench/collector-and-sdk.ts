@@ -25,22 +25,14 @@ import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
+import { createKafka } from '@searchop/runtime';
+import { serviceClients } from '@searchop/runtime/testing';
 import { EventCodec, eventTypes, provision, type EventType, type TopicSpec, deployedTopic } from '@searchop/schemas';
 import { Partitioners, type Message, type TopicMessages } from 'kafkajs';
 import { validateEvent } from '../producers/src/collector/validation/event.ts';
 import { StorefrontClient, type EmitRequest } from '../producers/src/sdk/storefront-client.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), process.env);
-const logger = createLogger('bench', 'error');
+const { config, logger, registry } = serviceClients(process.env, { name: 'bench', level: 'error' });
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SLICE_SECONDS = 3;
 const ROUNDS = 6; // measured, after one round of warm-up
@@ -128,7 +120,6 @@ async function measure(seconds: number, run: (deadline: number) => Promise<numbe
 // Workers: raw kafkajs and the SDK, each a process pinned to CPU 0, running a slice per stdin line.
 
 async function connectCodec(prefix: string) {
-  const registry = createSchemaRegistry(config);
   const specs = Object.values(eventTypes).map((t) => deployedTopic(t, prefix));
   const codec = await EventCodec.connect(registry, specs);
   return { codec, topicNames: Object.fromEntries(specs.map((s) => [s.id, s.name])) };
@@ -364,7 +355,7 @@ async function main(): Promise<void> {
     name: `${t.name}${prefix}`,
     dlq: `${t.name}${prefix}.dlq`,
   }));
-  await provision({ admin, registry: createSchemaRegistry(config), registryUrl: config.SCHEMA_REGISTRY_URL, specs });
+  await provision({ admin, registry, registryUrl: config.SCHEMA_REGISTRY_URL, specs });
 
   const [collector, raw, sdk, many] = await Promise.all([
     startCollector(prefix),

@@ -23,17 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  createKafka,
-  createLogger,
-  createRedis,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  redisEnv,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
+import { serviceClients } from '@searchop/runtime/testing';
 import {
   EventCodec,
   deployedTopic,
@@ -60,11 +50,9 @@ const loadAtStart = loadavg()
 const N = Number(values.events);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv, ...redisEnv }), process.env);
-const logger = createLogger('bench', 'error');
-const kafka = createKafka(config, logger);
-const registry = createSchemaRegistry(config);
-const redis = createRedis(config);
+const services = serviceClients(process.env, { name: 'bench', level: 'error' });
+const { config, kafka, registry } = services;
+const redis = services.redis();
 const suffix = `.bench${Date.now().toString(36)}`;
 const specs = [topics.impressions, topics.clicks, topics.addToCarts, topics.purchases, topics.catalog].map((t) =>
   deployedTopic(t, suffix),

@@ -30,18 +30,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import {
-  createKafka,
-  createLogger,
-  createRedis,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  redisEnv,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { waitFor } from '@searchop/runtime/testing';
+import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
+import { serviceClients, waitFor } from '@searchop/runtime/testing';
 import {
   FEATURE_COUNT,
   FEATURE_NAMES,
@@ -52,7 +42,7 @@ import {
   terms,
   topics,
 } from '@searchop/schemas';
-import { EphemeralRedis } from '../ranker/src/testing/ephemeral-redis.ts';
+import { startEphemeralRedis } from '@searchop/stack/testing';
 import { TestRegistry } from '../ranker/src/testing/model-files.ts';
 import { randomEnsemble } from '../ranker/src/testing/lightgbm-text.ts';
 import { candidatesFor, seededRandom, writeWorld, type World } from '../ranker/src/testing/synthetic-world.ts';
@@ -164,7 +154,7 @@ async function main(): Promise<void> {
     .join(' ');
   console.log(`ranker benchmark, ${seconds} s per run`);
 
-  const redisServer = await EphemeralRedis.start();
+  const redisServer = await startEphemeralRedis({ persistence: 'none' });
   try {
     const redis = createRedis(loadConfig(defineConfig(redisEnv), { REDIS_URL: redisServer.url }));
     const nowMs = Date.now();
@@ -342,15 +332,14 @@ async function featureLogTopic(): Promise<{
       close: async () => undefined,
     };
   }
-  const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), process.env);
-  const kafka = createKafka(config, createLogger('bench', 'warn'));
+  const { config, kafka, registry } = serviceClients(process.env, { name: 'bench', level: 'warn' });
   const admin = kafka.admin();
   await admin.connect();
   const suffix = `.bench-${Date.now().toString(36)}`;
   const spec = deployedTopic(topics.rankingLog, suffix);
   await provision({
     admin,
-    registry: createSchemaRegistry(config),
+    registry,
     registryUrl: config.SCHEMA_REGISTRY_URL,
     specs: [spec],
   });

@@ -2,8 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Logger } from '@searchop/runtime';
-import { requestIdFrom } from '@searchop/runtime';
+import { httpServerOptions, type HttpServerOptions } from '@searchop/runtime';
 import type { RankerSettings } from './config.ts';
 import { RankerErrorCode, RequestRefused } from './errors.ts';
 import type { RankerMetrics } from './metrics.ts';
@@ -103,22 +102,10 @@ export const rankerApp: FastifyPluginAsync<RankerAppDeps> = async (app, deps) =>
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger());
 };
 
-export interface ServerOptions {
-  readonly logger: Logger;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly trustProxy: boolean;
-}
-
 /** The HTTP server around the plugin, with explicit timeouts, limits and validation options. */
-export async function buildRankerServer(deps: RankerAppDeps, server: ServerOptions): Promise<FastifyInstance> {
+export async function buildRankerServer(deps: RankerAppDeps, server: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: server.logger,
-    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
-    requestTimeout: server.requestTimeoutMs,
-    connectionTimeout: server.requestTimeoutMs,
-    keepAliveTimeout: server.keepAliveTimeoutMs,
-    trustProxy: server.trustProxy,
+    ...httpServerOptions(server),
     bodyLimit: deps.settings.bodyLimitBytes,
     // Successful requests are measured by metrics, not logged one by one (a log line per ranking
     // would cost more than the ranking); refusals and failures are logged by the error handler.
@@ -134,7 +121,6 @@ export async function buildRankerServer(deps: RankerAppDeps, server: ServerOptio
         allowUnionTypes: true,
       },
     },
-    return503OnClosing: true,
   });
   await app.register(rankerApp, deps);
   return app as unknown as FastifyInstance;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } from '@searchop/runtime';
 import { uniqueName, waitFor } from '@searchop/runtime/testing';
+import { startEphemeralRedis, type EphemeralRedis } from '@searchop/stack/testing';
 import { keyLayout } from '@searchop/schemas';
-import { EphemeralRedis } from './testing/ephemeral-redis.ts';
 import { FeatureFixture, clickEvent, product } from './testing/feature-fixture.ts';
 import { TestRegistry, leaf, specModel, split } from './testing/model-files.ts';
 import { startTestRanker, type TestRanker } from './testing/harness.ts';
@@ -41,7 +41,7 @@ describe('degradation when Redis stops, stalls and comes back', () => {
   let base: string;
 
   beforeAll(async () => {
-    server = await EphemeralRedis.start();
+    server = await startEphemeralRedis({ persistence: 'none' });
     writer = createRedis(loadConfig(defineConfig(redisEnv), { REDIS_URL: server.url }));
     writer.on('error', () => undefined);
     await writeFeatures(writer);
@@ -114,7 +114,7 @@ describe('degradation when Redis stops, stalls and comes back', () => {
       expect(await ready.json()).toEqual({ ready: false, model: true, redis: false });
 
       // Back: the next half-open probe closes the circuit; features are rewritten (memory-only server).
-      await server.restart();
+      await server.start();
       await writeFeatures(writer);
       const restartedAt = answers.length;
       await waitFor(() => since(restartedAt).some((a) => !a.degraded && a.first === 'p-popular'), {

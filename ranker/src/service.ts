@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger, RedisClient } from '@searchop/runtime';
 import { keyLayout } from '@searchop/schemas';
-import { buildRankerServer, type ServerOptions } from './app.ts';
+import type { HttpServerOptions } from '@searchop/runtime';
+import { buildRankerServer } from './app.ts';
 import type { RankerSettings } from './config.ts';
 import { FeatureLog, type FeatureLogWriter, type RankingLogSink } from './feature-log/feature-log.ts';
 import { GuardedFeatureStore, type GuardOptions } from './feature-store/guarded-feature-store.ts';
@@ -20,7 +21,7 @@ export interface RankerServiceOptions {
   readonly featureLog:
     { readonly sink: RankingLogSink; readonly capacityBytes: number; readonly batchSize: number } | undefined;
   readonly settings: RankerSettings;
-  readonly server: ServerOptions;
+  readonly server: HttpServerOptions;
   readonly registry: Registry;
   readonly logger: Logger;
   readonly serverTiming?: boolean;

@@ -6,3 +6,4 @@ export * from './redis.ts';
 export * from './schema-registry.ts';
 export * from './shutdown.ts';
 export * from './metrics.ts';
+export * from './http.ts';

@@ -1,15 +1,6 @@
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  isSearchOpError,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName } from '@searchop/runtime/testing';
+import { isSearchOpError } from '@searchop/runtime';
+import { testServices, uniqueName } from '@searchop/runtime/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventCodec } from './codec.ts';
 import { SchemaErrorCode } from './errors.ts';
@@ -17,13 +8,9 @@ import { provision, setCompatibility } from './provision.ts';
 import { topics, type TopicSpec, type TopicSpecBase } from './topics.ts';
 import type { Click } from './generated/events.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-});
+const { config, kafka, registry } = testServices(inject);
 const registryUrl = config.SCHEMA_REGISTRY_URL;
-const admin = createKafka(config, createLogger('test', 'silent')).admin();
-const registry = createSchemaRegistry(config);
+const admin = kafka.admin();
 
 /** The registry's topics under names of this test's own, so runs never share state. */
 function ownTopics(): TopicSpecBase[] {

@@ -1,16 +1,6 @@
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  isSearchOpError,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName } from '@searchop/runtime/testing';
+import { isSearchOpError } from '@searchop/runtime';
+import { testServices as servicesOf, uniqueName } from '@searchop/runtime/testing';
 import { EventCodec, provision, topics, type ProductChange, type TopicSpec } from '@searchop/schemas';
-import type { Kafka } from 'kafkajs';
 import { inject } from 'vitest';
 import { ProducerErrorCode } from '../errors.ts';
 
@@ -27,31 +17,11 @@ export async function inputInvalid(run: () => unknown): Promise<string> {
   throw new Error('expected PRD_INPUT_INVALID');
 }
 
-interface Services {
-  readonly config: ReturnType<typeof loadServiceConfig>;
-  readonly kafka: Kafka;
-  readonly registry: ReturnType<typeof createSchemaRegistry>;
-}
-
-function loadServiceConfig() {
-  return loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-    KAFKA_BROKERS: inject('kafkaBrokers'),
-    SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-  });
-}
-
-let services: Services | undefined;
+let services: ReturnType<typeof servicesOf> | undefined;
 
 /** Kafka and the registry of the integration global setup. */
-export function testServices(): Services {
-  if (services === undefined) {
-    const config = loadServiceConfig();
-    services = {
-      config,
-      kafka: createKafka(config, createLogger('test', 'silent')),
-      registry: createSchemaRegistry(config),
-    };
-  }
+export function testServices(): ReturnType<typeof servicesOf> {
+  services ??= servicesOf(inject);
   return services;
 }
 

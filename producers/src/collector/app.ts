@@ -1,7 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type RouteShorthandOptions } from 'fastify';
-import type { Logger } from '@searchop/runtime';
-import { requestIdFrom } from '@searchop/runtime';
+import { httpServerOptions, type HttpServerOptions } from '@searchop/runtime';
 import type { Registry } from 'prom-client';
 import { ProducerErrorCode } from '../errors.ts';
 import type { CollectorSettings } from './config.ts';
@@ -95,28 +94,15 @@ export const collectorApp: FastifyPluginAsync<CollectorDeps> = async (app, deps)
   });
 };
 
-export interface ServerOptions {
-  readonly logger: Logger;
-  readonly requestTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  readonly trustProxy: boolean;
-}
-
 /** The HTTP server around the plugin, with explicit timeouts and limits. */
-export async function buildCollectorServer(deps: CollectorDeps, server: ServerOptions): Promise<FastifyInstance> {
+export async function buildCollectorServer(deps: CollectorDeps, server: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: server.logger,
-    genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
-    requestTimeout: server.requestTimeoutMs,
-    connectionTimeout: server.requestTimeoutMs,
-    keepAliveTimeout: server.keepAliveTimeoutMs,
-    trustProxy: server.trustProxy,
+    ...httpServerOptions(server),
     // Larger bodies are refused per route (bodyLimit); this is the ceiling for anything else.
     bodyLimit: Math.max(deps.settings.maxBodyBytes, deps.settings.ubiMaxBodyBytes),
     // Request envelopes are checked as sent: no coercion (a string is not a one-element array) and
     // no silent removal of unknown properties.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-    return503OnClosing: true,
   });
   await app.register(collectorApp, deps);
   return app as unknown as FastifyInstance;

@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  isSearchOpError,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName, waitFor } from '@searchop/runtime/testing';
+import { createKafka, isSearchOpError } from '@searchop/runtime';
+import { testServices, uniqueName, waitFor } from '@searchop/runtime/testing';
 import { EventCodec, provision, topics, type EventOf, type EventType, type TopicSpecBase } from '@searchop/schemas';
 import { startEphemeralKafka } from '@searchop/stack/testing';
 import type { Kafka } from 'kafkajs';
@@ -18,12 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProducerErrorCode } from '../errors.ts';
 import { StorefrontClient } from './storefront-client.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-});
-const logger = createLogger('test', 'silent');
-const registry = createSchemaRegistry(config);
+const { config, logger, registry, kafka } = testServices(inject);
 
 function ownTopics(): TopicSpecBase[] {
   const suffix = uniqueName('sdk');
@@ -156,7 +142,6 @@ const examples: { [T in EventType]: EventOf<T> } = {
 };
 
 describe('StorefrontClient against the shared Kafka and registry', () => {
-  const kafka = createKafka(config, logger);
   const specs = ownTopics();
   let client: StorefrontClient;
   let codec: EventCodec;
@@ -231,8 +216,6 @@ describe('StorefrontClient against the shared Kafka and registry', () => {
 });
 
 describe('StorefrontClient.emitMany, metrics and shutdown', () => {
-  const kafka = createKafka(config, logger);
-
   it('emits a mixed list with one promise: outcomes in order, a repeated id once, every record on its topic', async () => {
     const specs = ownTopics();
     const metrics = new Registry();

@@ -1,13 +1,4 @@
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName } from '@searchop/runtime/testing';
+import { testServices, uniqueName } from '@searchop/runtime/testing';
 import { EventCodec, provision, topics, type TopicSpecBase, deployedTopic } from '@searchop/schemas';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StorefrontClient } from '../sdk/storefront-client.ts';
@@ -19,13 +10,7 @@ import { MemorySink, type EventSink } from './sinks/sink.ts';
 import { consumeEvents, countByType, inEventTimeOrder, reportOf, runCli } from './test-support.ts';
 import { generateWorld } from './world/generate.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-});
-const logger = createLogger('test', 'silent');
-const registry = createSchemaRegistry(config);
-const kafka = createKafka(config, logger);
+const { config, registry, kafka } = testServices(inject);
 
 /** This test's own topics: the registry's, under a unique prefix (subjects and schemas unchanged). */
 async function ownTopics(suffix: string): Promise<{ specs: TopicSpecBase[]; codec: EventCodec }> {

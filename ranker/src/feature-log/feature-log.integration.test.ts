@@ -1,15 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName, waitFor } from '@searchop/runtime/testing';
+import { createKafka } from '@searchop/runtime';
+import { testServices, uniqueName, waitFor } from '@searchop/runtime/testing';
 import {
   EventCodec,
   FEATURE_NAMES,
@@ -24,12 +16,7 @@ import { TestRegistry, leaf, specModel, split } from '../testing/model-files.ts'
 import { startTestRanker, type TestRanker } from '../testing/harness.ts';
 import { KafkaRankingSink } from './kafka-sink.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-});
-const logger = createLogger('test', 'silent');
-const schemaRegistry = createSchemaRegistry(config);
+const { config, logger, kafka: sharedKafka, registry: schemaRegistry } = testServices(inject);
 const MODEL = specModel([split('retrieval_score', 5, leaf(0), leaf(1)), split('text_bm25', 0.1, leaf(0), leaf(0.25))]);
 
 interface RankBody {
@@ -81,7 +68,7 @@ describe('the feature log', () => {
   afterAll(() => models.destroy());
 
   it('writes every ranking to Kafka with the served vectors, positions, model version and request id', async () => {
-    const kafka = createKafka(config, logger);
+    const kafka = sharedKafka;
     const spec = await ownTopic(kafka);
     const ranker = await startTestRanker({
       redisUrl: inject('redisUrl'),

@@ -73,22 +73,8 @@ export class FeatureFixture {
   }
 }
 
-/** A catalogue product with sensible defaults for the fields a test does not care about. */
-export function product(title: string, fields: Partial<IoSearchopCatalog.Product> = {}): IoSearchopCatalog.Product {
-  return {
-    title,
-    brand: null,
-    category_path: [],
-    price_minor: null,
-    currency: null,
-    rating: null,
-    review_count: 0,
-    available: true,
-    released_at: null,
-    attributes: {},
-    ...fields,
-  };
-}
+/** A catalogue product with defaults for the fields a test does not care about. */
+export { catalogProduct as product } from '@searchop/schemas/testing';
 
 /** Removes every key under a test's prefix (single Redis). */
 export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {

@@ -34,22 +34,16 @@ export function redisService(settings: StackSettings): StackService {
     },
     async start() {
       mkdirSync(dir.data, { recursive: true });
-      startDaemon({
+      startRedisServer({
         name: 'redis',
-        command: 'redis-server',
-        args: [
-          '--bind',
-          settings.STACK_HOST,
-          '--port',
-          String(settings.REDIS_PORT),
-          '--dir',
-          dir.data,
-          '--daemonize',
-          'no',
+        host: settings.STACK_HOST,
+        port: settings.REDIS_PORT,
+        dir: dir.data,
+        pidFile: dir.pidFile,
+        logFile: dir.logFile,
+        options: [
           '--appendonly',
           'yes',
-          '--save',
-          '',
           '--maxmemory',
           settings.REDIS_MAXMEMORY,
           '--maxmemory-policy',
@@ -57,28 +51,53 @@ export function redisService(settings: StackSettings): StackService {
           '--protected-mode',
           'yes',
         ],
-        pidFile: dir.pidFile,
-        logFile: dir.logFile,
       });
     },
-    async ready() {
-      const client = new Redis({
-        host: settings.STACK_HOST,
-        port: settings.REDIS_PORT,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        connectTimeout: 1_000,
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    },
+    ready: () => redisAnswers(settings.REDIS_PORT, settings.STACK_HOST),
   };
+}
+
+/**
+ * Starts Debian's redis-server as a daemon on host:port with its files in `dir`, no RDB snapshots
+ * and `options` (persistence, cluster mode, memory limits) appended.
+ */
+export function startRedisServer(spec: {
+  name: string;
+  host?: string;
+  port: number;
+  dir: string;
+  pidFile: string;
+  logFile: string;
+  options: string[];
+}): number {
+  const { host = '127.0.0.1', port, dir, options, ...daemon } = spec;
+  return startDaemon({
+    ...daemon,
+    command: 'redis-server',
+    args: ['--bind', host, '--port', String(port), '--dir', dir, '--save', '', '--daemonize', 'no', ...options],
+  });
+}
+
+/**
+ * Whether a redis-server answers PING on host:port, asked once by a client of its own that neither
+ * retries nor reconnects (PING answers LOADING, so false, while the append-only file is replayed).
+ */
+export async function redisAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const client = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1_000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
 }

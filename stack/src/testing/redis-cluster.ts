@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startDaemon, stopDaemon, which } from '../daemon.ts';
+import { stopDaemon, which } from '../daemon.ts';
 import { StackError, StackErrorCode } from '../errors.ts';
+import { redisAnswers, startRedisServer } from '../services/redis.ts';
 import { freePort } from './ephemeral-kafka.ts';
 import { waitFor } from '@searchop/runtime/testing';
 
@@ -33,29 +34,13 @@ export async function startRedisCluster(masters = 3): Promise<EphemeralRedisClus
     const nodeDir = join(dir, String(port));
     mkdirSync(nodeDir);
     const pidFile = join(nodeDir, 'redis.pid');
-    startDaemon({
+    startRedisServer({
       name: `redis-cluster-${port}`,
-      command: 'redis-server',
-      args: [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--dir',
-        nodeDir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-      ],
+      port,
+      dir: nodeDir,
       pidFile,
       logFile: join(nodeDir, 'redis.log'),
+      options: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no'],
     });
     ports.push(port);
     pidFiles.push(pidFile);
@@ -66,19 +51,7 @@ export async function startRedisCluster(masters = 3): Promise<EphemeralRedisClus
   };
   try {
     for (const port of ports) {
-      await waitFor(
-        async () => {
-          const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-          client.on('error', () => undefined);
-          try {
-            await client.connect();
-            return (await client.ping()) === 'PONG';
-          } finally {
-            client.disconnect();
-          }
-        },
-        { what: `redis cluster node ${port}` },
-      );
+      await waitFor(() => redisAnswers(port), { what: `redis cluster node ${port}` });
     }
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     const created = spawnSync(

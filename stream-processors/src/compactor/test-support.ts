@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DuckDBInstance } from '@duckdb/node-api';
-import {
-  createKafka,
-  createLogger,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName } from '@searchop/runtime/testing';
+import { testServices as servicesOf, uniqueName } from '@searchop/runtime/testing';
 import {
   topics,
   type EventCodec,
@@ -34,12 +25,7 @@ import { OfflineStore } from './offline-store.ts';
 
 /** The Kafka and registry the integration run provides (see stack's global setup). */
 export function testServices() {
-  const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv }), {
-    KAFKA_BROKERS: inject('kafkaBrokers'),
-    SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-  });
-  const logger = createLogger('test', 'warn');
-  return { config, logger, kafka: createKafka(config, logger), registry: createSchemaRegistry(config) };
+  return servicesOf(inject, { level: 'warn' });
 }
 
 export interface CompactorRun {

@@ -1,15 +1,4 @@
-import {
-  createKafka,
-  createLogger,
-  createRedis,
-  createSchemaRegistry,
-  defineConfig,
-  kafkaEnv,
-  loadConfig,
-  redisEnv,
-  schemaRegistryEnv,
-} from '@searchop/runtime';
-import { uniqueName } from '@searchop/runtime/testing';
+import { testServices, uniqueName } from '@searchop/runtime/testing';
 import type { EntityState } from '@searchop/schemas';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startService, type ServiceProcess } from '../testing/child-process.ts';
@@ -24,15 +13,9 @@ import {
   type Harness,
 } from './testing/processor-harness.ts';
 
-const config = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv, ...redisEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-  REDIS_URL: inject('redisUrl'),
-});
-const logger = createLogger('test', 'silent');
-const kafka = createKafka(config, logger);
-const registry = createSchemaRegistry(config);
-const redis = createRedis(config);
+const services = testServices(inject);
+const { config, kafka, registry } = services;
+const redis = services.redis();
 const admin = kafka.admin();
 const children: ServiceProcess[] = [];
 afterAll(async () => {

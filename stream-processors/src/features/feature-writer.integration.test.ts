@@ -2,6 +2,7 @@ import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } fro
 import { startRedisCluster, type EphemeralRedisCluster } from '@searchop/stack/testing';
 import { uniqueName } from '@searchop/runtime/testing';
 import { decodeState, keyLayout, topics, type EntityState, type ProductChange } from '@searchop/schemas';
+import { catalogProduct } from '@searchop/schemas/testing';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FeatureWriter, type SourcedEvent } from './feature-writer.ts';
@@ -145,18 +146,7 @@ describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code
             occurred_at: T0,
             product_id: 'a',
             op: 'UPSERT',
-            product: {
-              title: 'Cordless Drill',
-              brand: null,
-              category_path: [],
-              price_minor: null,
-              currency: null,
-              rating: null,
-              review_count: 0,
-              available: true,
-              released_at: null,
-              attributes: {},
-            },
+            product: catalogProduct('Cordless Drill'),
           },
         },
       ]);

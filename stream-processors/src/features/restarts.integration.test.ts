@@ -1,16 +1,13 @@
 import {
   createKafka,
-  createLogger,
   createRedis,
-  createSchemaRegistry,
   defineConfig,
   kafkaEnv,
   loadConfig,
   redisEnv,
-  schemaRegistryEnv,
   type RedisClient,
 } from '@searchop/runtime';
-import { uniqueName, waitFor } from '@searchop/runtime/testing';
+import { testServices, uniqueName, waitFor } from '@searchop/runtime/testing';
 import {
   startEphemeralKafka,
   startEphemeralRedis,
@@ -36,13 +33,7 @@ import {
  * computed independently from the topics. The processor runs under a supervisor that starts it
  * again if it exits (as an orchestrator would); how often that happened is printed.
  */
-const shared = loadConfig(defineConfig({ ...kafkaEnv, ...schemaRegistryEnv, ...redisEnv }), {
-  KAFKA_BROKERS: inject('kafkaBrokers'),
-  SCHEMA_REGISTRY_URL: inject('schemaRegistryUrl'),
-  REDIS_URL: inject('redisUrl'),
-});
-const logger = createLogger('test', 'silent');
-const registry = createSchemaRegistry(shared);
+const { config: shared, logger, registry } = testServices(inject);
 const mainModule = new URL('./main.ts', import.meta.url);
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

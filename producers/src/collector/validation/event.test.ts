@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ValueProblem } from '@searchop/schemas';
+import { catalogProduct } from '@searchop/schemas/testing';
 import { validateEvent } from './event.ts';
 import { formatDuration, parseIsoDateTime } from './timestamps.ts';
 
@@ -64,18 +65,7 @@ describe('validateEvent: the wire format', () => {
 
   it('fills defaults inside nested records too', () => {
     const event = eventOf(productChange({ title: 'Drill' }));
-    expect(event['product']).toEqual({
-      title: 'Drill',
-      brand: null,
-      category_path: [],
-      price_minor: null,
-      currency: null,
-      rating: null,
-      review_count: 0,
-      available: true,
-      released_at: null,
-      attributes: {},
-    });
+    expect(event['product']).toEqual(catalogProduct('Drill'));
   });
 
   it('reads occurred_at as epoch milliseconds or ISO-8601 with a zone', () => {
