@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { endpointsOf, stackUp, type StackEndpoints } from '../stack.ts';
+import { redisUrlAnswers } from '../services/redis.ts';
 import type { StackSettings } from '../settings.ts';
 
 /**
@@ -60,23 +61,7 @@ export async function servicesAnswer(endpoints: StackEndpoints): Promise<boolean
       return false;
     }
   };
-  const redis = async () => {
-    const client = new Redis(endpoints.redisUrl, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: 2_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  };
+  const redis = () => redisUrlAnswers(endpoints.redisUrl, 2_000);
   const answers = await Promise.all([kafka(), registry(), redis()]);
   return answers.every(Boolean);
 }

@@ -83,13 +83,16 @@ export function startRedisServer(spec: {
  * retries nor reconnects (PING answers LOADING, so false, while the append-only file is replayed).
  */
 export async function redisAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
-  const client = new Redis({
-    host,
-    port,
+  return redisUrlAnswers(`redis://${host}:${port}`);
+}
+
+/** The same check for a Redis given by URL (redis:// or rediss://, credentials included). */
+export async function redisUrlAnswers(url: string, connectTimeout = 1_000): Promise<boolean> {
+  const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    connectTimeout: 1_000,
+    connectTimeout,
   });
   client.on('error', () => undefined);
   try {
