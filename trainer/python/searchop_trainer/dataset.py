@@ -54,28 +54,20 @@ class TrainingData:
         if chosen.size and chosen[-1] - chosen[0] + 1 == chosen.size:
             starts = self.group_starts
             first, last = int(chosen[0]), int(chosen[-1])
-            rows = slice(int(starts[first]), int(starts[last] + self.group_sizes[last]))
-            groups = slice(first, last + 1)
-            return TrainingData(
-                feature_names=self.feature_names,
-                feature_spec_version=self.feature_spec_version,
-                features=self.features[rows],
-                label=self.label[rows],
-                position=self.position[rows],
-                group_sizes=self.group_sizes[groups],
-                group_time_ms=self.group_time_ms[groups],
-                group_keys=self.group_keys[groups],
-            )
-        rows = np.repeat(mask, self.group_sizes)
+            rows: slice | np.ndarray = slice(int(starts[first]), int(starts[last] + self.group_sizes[last]))
+            groups: slice | np.ndarray = slice(first, last + 1)
+        else:
+            rows = np.repeat(mask, self.group_sizes)
+            groups = mask
         return TrainingData(
             feature_names=self.feature_names,
             feature_spec_version=self.feature_spec_version,
             features=self.features[rows],
             label=self.label[rows],
             position=self.position[rows],
-            group_sizes=self.group_sizes[mask],
-            group_time_ms=self.group_time_ms[mask],
-            group_keys=self.group_keys[mask],
+            group_sizes=self.group_sizes[groups],
+            group_time_ms=self.group_time_ms[groups],
+            group_keys=self.group_keys[groups],
         )
 
 
