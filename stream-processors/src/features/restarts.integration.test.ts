@@ -91,6 +91,32 @@ async function compare(
   expect(await keyCount(redis, prefix)).toBe(expected.size);
 }
 
+/**
+ * Starts the supervised processor on the run's topics (keys under a new prefix, a new group) and waits
+ * until it has committed a first batch of the stream, far from all of it: the moment to crash a service.
+ */
+async function startMidStream(
+  harness: Harness,
+  endpoints: Parameters<typeof processorEnv>[0],
+  run: Awaited<ReturnType<typeof produceStream>>,
+  n: number,
+  tag: string,
+  crash: string,
+) {
+  const prefix = `${uniqueName(tag)}:`;
+  const groupId = uniqueName('features');
+  const processor = supervise(processorEnv(endpoints, run.suffix, prefix, groupId));
+  const names = run.specs.map((s) => s.name);
+  await waitFor(async () => (await committed(harness, groupId, names)) > 0, {
+    timeoutMs: 300_000,
+    what: 'a first batch committed',
+  });
+  const before = await committed(harness, groupId, names);
+  console.log(`committed before the ${crash}: ${before} of ${n} events`);
+  expect(before).toBeLessThan(n);
+  return { processor, prefix, groupId };
+}
+
 describe('feature processor, exactly once across restarts of its services', () => {
   it('a broker crash and restart mid-stream leaves every counter exact', async () => {
     const broker: EphemeralKafka = await startEphemeralKafka();
@@ -103,25 +129,15 @@ describe('feature processor, exactly once across restarts of its services', () =
     const harness: Harness = { kafka, admin, registry, registryUrl: shared.SCHEMA_REGISTRY_URL };
     const N = 60_000;
     const run = await produceStream(harness, N);
-    const prefix = `${uniqueName('fpb')}:`;
-    const groupId = uniqueName('features');
-    const processor = supervise(
-      processorEnv(
-        { kafkaBrokers: broker.brokers, schemaRegistryUrl: shared.SCHEMA_REGISTRY_URL, redisUrl: shared.REDIS_URL },
-        run.suffix,
-        prefix,
-        groupId,
-      ),
-    );
     // Mid-stream: some batches applied and committed, far from all.
-    const names = run.specs.map((s) => s.name);
-    await waitFor(async () => (await committed(harness, groupId, names)) > 0, {
-      timeoutMs: 300_000,
-      what: 'a first batch committed',
-    });
-    const before = await committed(harness, groupId, names);
-    console.log(`committed before the broker crash: ${before} of ${N} events`);
-    expect(before).toBeLessThan(N);
+    const { processor, prefix, groupId } = await startMidStream(
+      harness,
+      { kafkaBrokers: broker.brokers, schemaRegistryUrl: shared.SCHEMA_REGISTRY_URL, redisUrl: shared.REDIS_URL },
+      run,
+      N,
+      'fpb',
+      'broker crash',
+    );
     await admin.disconnect();
     await broker.stop('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 3_000));
@@ -147,28 +163,18 @@ describe('feature processor, exactly once across restarts of its services', () =
     const harness: Harness = { kafka, admin, registry, registryUrl: shared.SCHEMA_REGISTRY_URL };
     const N = 60_000;
     const run = await produceStream(harness, N);
-    const prefix = `${uniqueName('fpr')}:`;
-    const groupId = uniqueName('features');
-    const processor = supervise(
-      processorEnv(
-        {
-          kafkaBrokers: shared.KAFKA_BROKERS.join(','),
-          schemaRegistryUrl: shared.SCHEMA_REGISTRY_URL,
-          redisUrl: server.url,
-        },
-        run.suffix,
-        prefix,
-        groupId,
-      ),
+    const { processor, prefix, groupId } = await startMidStream(
+      harness,
+      {
+        kafkaBrokers: shared.KAFKA_BROKERS.join(','),
+        schemaRegistryUrl: shared.SCHEMA_REGISTRY_URL,
+        redisUrl: server.url,
+      },
+      run,
+      N,
+      'fpr',
+      'Redis crash',
     );
-    const names = run.specs.map((s) => s.name);
-    await waitFor(async () => (await committed(harness, groupId, names)) > 0, {
-      timeoutMs: 300_000,
-      what: 'a first batch committed',
-    });
-    const before = await committed(harness, groupId, names);
-    console.log(`committed before the Redis crash: ${before} of ${N} events`);
-    expect(before).toBeLessThan(N);
     await server.stop('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await server.start();
