@@ -15,6 +15,8 @@ export const SchemaErrorCode = {
   NOT_PROVISIONED: 'SCH_NOT_PROVISIONED',
   /** The registry refused a schema (incompatible change) or failed. */
   REGISTRY_REFUSED: 'SCH_REGISTRY_REFUSED',
+  /** Topics were created but their partitions got no leader in time. */
+  TOPICS_NOT_READY: 'SCH_TOPICS_NOT_READY',
   /** The registry could not be reached. */
   REGISTRY_UNAVAILABLE: 'SCH_REGISTRY_UNAVAILABLE',
 } as const;

@@ -1,6 +1,7 @@
 import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { registryError } from './codec.ts';
+import { SchemaError, SchemaErrorCode } from './errors.ts';
 import { DLQ_PARTITIONS, DLQ_RETENTION_MS, rawSchemaOf, topics, type TopicSpecBase } from './topics.ts';
 
 export interface ProvisionReport {
@@ -52,7 +53,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRep
   ]);
   const present = new Set(await admin.listTopics());
   const toCreate = wanted.filter((t) => !present.has(t.topic));
-  if (toCreate.length > 0) await admin.createTopics({ topics: toCreate, waitForLeaders: true });
+  if (toCreate.length > 0) {
+    await admin.createTopics({ topics: toCreate, waitForLeaders: false });
+    await waitForLeaders(admin, toCreate);
+  }
 
   const existing = wanted.filter((t) => present.has(t.topic));
   const partitionDrift: ProvisionReport['partitionDrift'] = [];
@@ -101,4 +105,36 @@ export async function setCompatibility(
   }
   if (!response.ok)
     throw registryError(Object.assign(new Error(await response.text()), { status: response.status }), subject);
+}
+
+/**
+ * Waits until every partition of the new topics has a leader. kafkajs' own wait (createTopics with
+ * waitForLeaders) retries only LEADER_NOT_AVAILABLE and fails on UNKNOWN_TOPIC_OR_PARTITION, which a
+ * busy broker answers for a moment after creating a topic; both mean "not yet" here.
+ */
+async function waitForLeaders(admin: Admin, created: readonly ITopicConfig[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: created.map((t) => t.topic) });
+      const ready = created.every((t) => {
+        const partitions = found.find((f) => f.name === t.topic)?.partitions ?? [];
+        return partitions.length === t.numPartitions && partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return;
+    } catch (error) {
+      const type = (error as { type?: string }).type;
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new SchemaError(
+        SchemaErrorCode.TOPICS_NOT_READY,
+        `topics ${created.map((t) => t.topic).join(', ')} have no leader for every partition after ${timeoutMs} ms`,
+        { retriable: true, cause: lastError },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
