@@ -62,6 +62,8 @@ export const schemaRegistryEnv = {
   SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
   SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+  /** Longest wait for one registry answer: a registry that never answers fails a start with an error, not a hang. */
+  SCHEMA_REGISTRY_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
 };
 
 export const redisEnv = {
@@ -125,4 +127,7 @@ export function readConfigFile(key: string, path: string): string {
 
 export type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnv>>;
 export type RedisEnv = z.infer<z.ZodObject<typeof redisEnv>>;
-export type SchemaRegistryEnv = z.infer<z.ZodObject<typeof schemaRegistryEnv>>;
+/** The timeout has a default, so code that builds these settings by hand may leave it out. */
+export type SchemaRegistryEnv = Omit<z.infer<z.ZodObject<typeof schemaRegistryEnv>>, 'SCHEMA_REGISTRY_TIMEOUT_MS'> & {
+  SCHEMA_REGISTRY_TIMEOUT_MS?: number;
+};

@@ -1,4 +1,5 @@
 import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { SCHEMA_REGISTRY_TIMEOUT_MS } from '@searchop/runtime';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { registryError } from './codec.ts';
 import { SchemaError, SchemaErrorCode } from './errors.ts';
@@ -99,7 +100,12 @@ export async function setCompatibility(
   const url = `${options.registryUrl.replace(/\/$/, '')}/config/${encodeURIComponent(subject)}`;
   let response: Response;
   try {
-    response = await fetch(url, { method: 'PUT', headers, body: JSON.stringify({ compatibility: level }) });
+    response = await fetch(url, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ compatibility: level }),
+      signal: AbortSignal.timeout(SCHEMA_REGISTRY_TIMEOUT_MS),
+    });
   } catch (cause) {
     throw registryError(cause, subject);
   }
