@@ -92,9 +92,9 @@ const child = spawn(
 let stdout = '';
 let stderr = '';
 /**
- * Stages as the run reports them: `▶ name` starts one; build-data is split at its backfill's first and
- * last progress lines into labels (labelling, lists, feature log), backfill (the point-in-time replay)
- * and write (training and evaluation files).
+ * Stages as the run reports them: `▶ name` starts one; build-data is split at its progress lines into
+ * labels (labelling, lists, feature log), events file (the replay's events read from the store once),
+ * backfill (the point-in-time replay) and write (training and evaluation files).
  */
 interface Stage {
   name: string;
@@ -121,6 +121,7 @@ child.stderr.on('data', (chunk: Buffer) => {
   for (const line of lines) {
     const started = /▶ ([\w-]+)/.exec(line);
     if (started) enter(started[1] === 'build-data' ? 'build-data: labels' : started[1]!);
+    else if (/lists: \d+ from the feature log/.test(line)) enter('build-data: events file');
     else if (/backfill: \d+ workers?,/.test(line)) enter('build-data: backfill');
     else if (/backfill: \d+ events replayed, \d+ examples in/.test(line)) enter('build-data: write');
     else if (/✔ register/.test(line)) stages.at(-1)!.ended = performance.now();

@@ -4,6 +4,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
 import type { DataConfig } from './data-config.ts';
 import { createExamplesTable, EXAMPLES_TABLE, persistExamples, writeTrainingFile } from './examples-table.ts';
+import { writeReplayEvents } from './event-stream.ts';
 import { featureLogStatements } from './feature-log.ts';
 import { labelStatements } from './labels.ts';
 import { iso, periodOf, type Period } from './period.ts';
@@ -97,47 +98,66 @@ export async function buildData(db: OfflineStoreDb, options: BuildDataOptions): 
 
   let replayed = 0;
   let backfillRows = 0;
-  if (toBackfill > 0) {
-    const started = Date.now();
-    const groupsFile = join(options.scratchDir, 'backfill-groups.parquet');
-    await connection.run(`COPY backfill_groups TO ${sqlString(groupsFile)} (FORMAT parquet)`);
-    const workers = Math.max(1, options.backfillWorkers ?? 1);
-    say(
-      `backfill: ${workers} worker${workers === 1 ? '' : 's'}, each replaying the events for its share of the products`,
-    );
-    let nextReport = Date.now() + PROGRESS_EVERY_MS;
-    const result = await parallelBackfill({
-      storeRoot: db.root,
-      settings: db.settings,
-      period,
-      groupsFile,
-      outDir: options.scratchDir,
-      workers,
-      onProgress: (events, rows) => {
-        if (Date.now() < nextReport) return;
-        nextReport = Date.now() + PROGRESS_EVERY_MS;
-        say(`backfill: ${events} events replayed, ${rows} examples (${elapsed(started)})`);
-      },
-    });
-    await connection.run(
-      `INSERT INTO ${EXAMPLES_TABLE} SELECT * FROM read_parquet([${result.files.map(sqlString).join(', ')}])`,
-    );
-    await Promise.all([groupsFile, ...result.files].map((file) => rm(file, { force: true })));
-    replayed = result.replayed;
-    backfillRows = result.rows;
-    say(`backfill: ${replayed} events replayed, ${backfillRows} examples in ${elapsed(started)}`);
-  }
-
-  const stats = await writeTrainingFile(connection, options.trainingFile);
-  if (stats.rows === 0) {
-    throw new TrainerError(
-      TrainerErrorCode.NO_DATA,
-      `no examples: none of the ${logLists + backfillLists} served lists in the period had a click`,
-    );
-  }
-  say(`training file: ${stats.rows} rows in ${stats.groups} groups → ${options.trainingFile}`);
+  let groups: number;
   const files = { examples: options.examplesFile, lists: options.listsFile };
-  await persistExamples(connection, files);
+  const scratchFiles: string[] = [];
+  try {
+    if (toBackfill > 0) {
+      const started = Date.now();
+      const eventsFile = join(options.scratchDir, 'replay-events.parquet');
+      scratchFiles.push(eventsFile);
+      const toReplay = await writeReplayEvents(connection, period, eventsFile);
+      say(`backfill: ${toReplay} events to replay, written to ${eventsFile} (${elapsed(started)})`);
+      const workers = Math.max(1, options.backfillWorkers ?? 1);
+      say(
+        `backfill: ${workers} worker${workers === 1 ? '' : 's'}, each replaying the events for its share of the products`,
+      );
+      let nextReport = Date.now() + PROGRESS_EVERY_MS;
+      const result = await parallelBackfill({
+        settings: db.settings,
+        eventsFile,
+        outDir: options.scratchDir,
+        workers,
+        onProgress: (events, rows) => {
+          if (Date.now() < nextReport) return;
+          nextReport = Date.now() + PROGRESS_EVERY_MS;
+          say(`backfill: ${events} events replayed, ${rows} examples (${elapsed(started)})`);
+        },
+      });
+      scratchFiles.push(...result.files);
+      // The workers' files are read where they are, not copied into the table: the training file and
+      // the examples file are each one pass over them (at 10M examples a copy is ~4 GiB of doubles,
+      // beyond DuckDB's memory limit, so it would be spilled to disk and read back).
+      await connection.run(`ALTER TABLE ${EXAMPLES_TABLE} RENAME TO logged_examples`);
+      await connection.run(
+        `CREATE VIEW ${EXAMPLES_TABLE} AS SELECT * FROM logged_examples
+       UNION ALL BY NAME SELECT * FROM read_parquet([${result.files.map(sqlString).join(', ')}])`,
+      );
+      replayed = result.replayed;
+      backfillRows = result.rows;
+      say(`backfill: ${replayed} events replayed, ${backfillRows} examples in ${elapsed(started)}`);
+    }
+
+    const stats = await writeTrainingFile(connection, options.trainingFile);
+    if (stats.rows === 0) {
+      throw new TrainerError(
+        TrainerErrorCode.NO_DATA,
+        `no examples: none of the ${logLists + backfillLists} served lists in the period had a click`,
+      );
+    }
+    say(`training file: ${stats.rows} rows in ${stats.groups} groups → ${options.trainingFile}`);
+    groups = stats.groups;
+    await persistExamples(connection, files);
+    if (toBackfill > 0) {
+      // The workers' files go with the scratch files: the examples stay readable from the examples file.
+      await connection.run(
+        `CREATE OR REPLACE VIEW ${EXAMPLES_TABLE} AS SELECT * FROM read_parquet(${sqlString(files.examples)})`,
+      );
+      await connection.run('DROP TABLE logged_examples');
+    }
+  } finally {
+    await Promise.all(scratchFiles.map((file) => rm(file, { force: true })));
+  }
   return {
     period,
     trainingFile: options.trainingFile,
@@ -147,7 +167,7 @@ export async function buildData(db: OfflineStoreDb, options: BuildDataOptions): 
       shownProducts: labelled[1]!,
       lists: { log: logLists, backfill: backfillLists, withClicks },
       examples: { log: logRows, backfill: backfillRows },
-      groups: stats.groups,
+      groups,
       replayedEvents: replayed,
     },
   };

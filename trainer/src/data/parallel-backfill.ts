@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { TrainerError, TrainerErrorCode } from '../errors.ts';
-import type { Period } from './period.ts';
 import type { DuckDbSettings } from './store.ts';
 
 /**
@@ -10,17 +9,16 @@ import type { DuckDbSettings } from './store.ts';
  * counters and compute examples only for their shard of the products (replay.ts shardOf). The
  * per-product work — window sums of the product's and the pair's tiles for every shown product, and
  * applying their increments — is most of the replay's cost, so it divides by N; reading and decoding
- * the stream and the per-impression work is repeated in each worker. Each worker reads the store in
- * its own DuckDB and writes its examples to its own Parquet file (columns of the examples table),
+ * the stream and the per-impression work is repeated in each worker. Each worker reads the events file
+ * (event-stream.ts writeReplayEvents, written once by build-data) in its own DuckDB and writes its
+ * examples to its own Parquet file (columns of the examples table),
  * so nothing but progress counts crosses threads; the union of the files is exactly the examples of
  * one whole replay (a test compares them).
  */
 export interface ParallelBackfillOptions {
-  readonly storeRoot: string;
   readonly settings: DuckDbSettings;
-  readonly period: Period;
-  /** Parquet file of the impressions to turn into examples (table backfill_groups). */
-  readonly groupsFile: string;
+  /** The replay's events, impressions to learn from carrying their group and labels (writeReplayEvents). */
+  readonly eventsFile: string;
   /** Directory for the workers' example files and DuckDB spill directories. */
   readonly outDir: string;
   readonly workers: number;
@@ -37,10 +35,8 @@ export interface ParallelBackfillResult {
 
 /** What the coordinator tells a worker (backfill-worker.ts). */
 export interface WorkerTask {
-  readonly storeRoot: string;
   readonly settings: DuckDbSettings;
-  readonly period: Period;
-  readonly groupsFile: string;
+  readonly eventsFile: string;
   readonly outFile: string;
   readonly shard: { readonly index: number; readonly count: number };
 }
@@ -66,14 +62,12 @@ export async function parallelBackfill(options: ParallelBackfillOptions): Promis
   const workers: Worker[] = [];
   const runs = files.map((outFile, index) => {
     const task: WorkerTask = {
-      storeRoot: options.storeRoot,
       settings: {
         ...options.settings,
         threads: 1,
         tempDirectory: join(options.settings.tempDirectory, `worker-${index}`),
       },
-      period: options.period,
-      groupsFile: options.groupsFile,
+      eventsFile: options.eventsFile,
       outFile,
       shard: { index, count },
     };

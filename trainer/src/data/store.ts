@@ -143,6 +143,10 @@ export async function openOfflineStore(root: string, settings: DuckDbSettings): 
   }
   const instance = await createInstance(settings);
   const connection = await instance.connect();
+  // The store is thousands of small files (one per topic, hour and Kafka partition) read by several
+  // queries: their footers are parsed once, when the views are bound, not again by every scan.
+  await connection.run('LOAD parquet');
+  await connection.run('SET GLOBAL parquet_metadata_cache = true');
   const present = new Set<keyof typeof TOPIC_VIEWS>();
   for (const [key, topic] of Object.entries(TOPIC_VIEWS) as [keyof typeof TOPIC_VIEWS, TopicView][]) {
     const hasFiles = await containsParquet(join(root, `topic=${topic.topicId}`));
@@ -195,6 +199,22 @@ function createInstance(settings: DuckDbSettings): Promise<DuckDBInstance> {
 export interface WorkDb {
   readonly connection: DuckDBConnection;
   close(): void;
+}
+
+/** A fresh in-memory DuckDB with no views (a backfill worker reads its events file in it). */
+export async function openScratchDb(
+  settings: DuckDbSettings,
+): Promise<WorkDb & { connect(): Promise<DuckDBConnection> }> {
+  const instance = await createInstance(settings);
+  const connection = await instance.connect();
+  return {
+    connection,
+    connect: () => instance.connect(),
+    close: () => {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
 }
 
 /**
