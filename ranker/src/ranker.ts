@@ -1,5 +1,5 @@
 import type { Logger } from '@searchop/runtime';
-import { FEATURE_COUNT, FEATURE_NAMES, normalizeQuery, terms } from '@searchop/schemas';
+import { FEATURE_COUNT, FEATURE_NAMES, normalizeQuery, termsOfNormalized } from '@searchop/schemas';
 import type { FeatureLogWriter } from './feature-log/feature-log.ts';
 import type { FeatureLookup } from './feature-store/guarded-feature-store.ts';
 import type { RankerMetrics } from './metrics.ts';
@@ -72,7 +72,8 @@ export class Ranker {
     const { metrics, logger } = this.#deps;
     const nowMs = this.#deps.clock();
     const normalizedQuery = normalizeQuery(request.query);
-    const queryTerms = terms(request.query);
+    // One normalisation (Unicode NFKC and six regular expressions) serves the key and the terms.
+    const queryTerms = termsOfNormalized(normalizedQuery);
     const count = candidates.ids.length;
     metrics.candidates.observe(count);
     const model = this.#deps.models.acquire();

@@ -7,3 +7,4 @@ export * from './provision.ts';
 export * from './features/index.ts';
 export * from './model-registry.ts';
 export * from './wire-encoder.ts';
+export * from './double-arrays.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import { avroTypeHook } from './double-arrays.ts';
 import type { AddToCart, Click, ProductChange, Purchase, RankingLog, SearchImpression } from './generated/events.ts';
 
 /**
@@ -176,11 +177,14 @@ export function rawSchemaOf(spec: Pick<TopicSpecBase, 'schemaFile'>): avro.Schem
 }
 
 const typeCache = new Map<string, avro.Type>();
-/** The compiled avsc Type of a topic's values (cached): validation and the reader schema. */
+/**
+ * The compiled avsc Type of a topic's values (cached): validation and the reader schema. Arrays of
+ * doubles also take a Float64Array when writing (double-arrays.ts).
+ */
 export function avroTypeOf(spec: Pick<TopicSpecBase, 'schemaFile'>): avro.Type {
   let type = typeCache.get(spec.schemaFile);
   if (!type) {
-    type = avro.Type.forSchema(rawSchemaOf(spec));
+    type = avro.Type.forSchema(rawSchemaOf(spec), { typeHook: avroTypeHook });
     typeCache.set(spec.schemaFile, type);
   }
   return type;

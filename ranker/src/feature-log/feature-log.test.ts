@@ -2,16 +2,16 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@searchop/runtime';
 import { waitFor } from '@searchop/runtime/testing';
-import { FEATURE_COUNT, type RankingLog } from '@searchop/schemas';
+import { FEATURE_COUNT } from '@searchop/schemas';
 import { createRankerMetrics } from '../metrics.ts';
 import { FeatureLog, type RankingLogSink } from './feature-log.ts';
-import type { ServedRanking } from './served-ranking.ts';
+import type { RankingLogRecord, ServedRanking } from './served-ranking.ts';
 
 const logger = createLogger('test', 'silent');
 
 /** A sink that holds every send until released: Kafka under back-pressure, without Kafka. */
 class GatedSink implements RankingLogSink {
-  readonly received: RankingLog[] = [];
+  readonly received: RankingLogRecord[] = [];
   #open: Promise<void>;
   #release: () => void = () => undefined;
   /** Sends to fail (after the gate opens) before the sink works again. */
@@ -25,7 +25,7 @@ class GatedSink implements RankingLogSink {
     this.#release();
   }
 
-  async send(records: readonly RankingLog[]) {
+  async send(records: readonly RankingLogRecord[]) {
     await this.#open;
     if (this.failures > 0) {
       this.failures--;

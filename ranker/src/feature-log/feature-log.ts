@@ -1,7 +1,6 @@
 import type { Logger } from '@searchop/runtime';
-import type { RankingLog } from '@searchop/schemas';
 import type { RankerMetrics } from '../metrics.ts';
-import { rankingLogRecord, type ServedRanking } from './served-ranking.ts';
+import { rankingLogRecord, type RankingLogRecord, type ServedRanking } from './served-ranking.ts';
 
 /** Where feature-log records go (Kafka in production). Resolves when they are durably written. */
 export interface RankingLogSink {
@@ -9,7 +8,7 @@ export interface RankingLogSink {
    * Writes the records; returns how many it refused (invalid, or too large for the topic), which are
    * not retried. Rejects when the batch failed.
    */
-  send(records: readonly RankingLog[]): Promise<{ refused: number }>;
+  send(records: readonly RankingLogRecord[]): Promise<{ refused: number }>;
   close(): Promise<void>;
 }
 
@@ -183,7 +182,7 @@ export class FeatureLog implements FeatureLogWriter {
     try {
       while (this.buffered > 0 && !this.#abandoned) {
         const batch: Entry[] = [];
-        const records: RankingLog[] = [];
+        const records: RankingLogRecord[] = [];
         for (const entry of this.#take(this.#options.batchSize, this.#options.batchBytes)) {
           try {
             records.push(rankingLogRecord(entry.ranking));

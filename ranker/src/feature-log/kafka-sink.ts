@@ -4,6 +4,7 @@ import { isSearchOpError } from '@searchop/runtime';
 import { SchemaErrorCode, type EventCodec, type RankingLog, type TopicSpec } from '@searchop/schemas';
 import { RankerError, RankerErrorCode } from '../errors.ts';
 import type { RankingLogSink } from './feature-log.ts';
+import type { RankingLogRecord } from './served-ranking.ts';
 
 /**
  * Writes feature-log records to their topic through an idempotent kafkajs producer (broker-side
@@ -58,7 +59,7 @@ export class KafkaRankingSink implements RankingLogSink {
     });
   }
 
-  async send(records: readonly RankingLog[]): Promise<{ refused: number }> {
+  async send(records: readonly RankingLogRecord[]): Promise<{ refused: number }> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       const producer = this.#producer;
@@ -83,7 +84,7 @@ export class KafkaRankingSink implements RankingLogSink {
     }
   }
 
-  async #send(records: readonly RankingLog[]): Promise<{ refused: number }> {
+  async #send(records: readonly RankingLogRecord[]): Promise<{ refused: number }> {
     const codec = await this.#codec();
     await this.#connect();
     let refused = 0;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, FEATURE_DEFAULTS, FEATURE_SPEC_VERSION, topics, validate } from '@searchop/schemas';
+import {
+  FEATURE_COUNT,
+  FEATURE_DEFAULTS,
+  FEATURE_SPEC_VERSION,
+  avroTypeOf,
+  topics,
+  validate,
+  type RankingLog,
+} from '@searchop/schemas';
 import { rankingLogRecord, type ServedRanking } from './served-ranking.ts';
 
 function ranking(overrides: Partial<ServedRanking> = {}): ServedRanking {
@@ -43,7 +51,19 @@ describe('rankingLogRecord', () => {
     ]);
     expect(record.items[0]!.features).toHaveLength(FEATURE_COUNT);
     expect(record.items[0]!.features[0]).toBe(42);
-    expect(record.items[1]!.features).toEqual(FEATURE_DEFAULTS);
+    expect(Array.from(record.items[1]!.features)).toEqual(FEATURE_DEFAULTS);
+  });
+
+  it('writes each vector as a view of the request matrix, read back as the exact doubles', () => {
+    const served = ranking();
+    const record = rankingLogRecord(served);
+    expect((record.items[0]!.features as Float64Array).buffer).toBe(served.features.buffer);
+    const type = avroTypeOf(topics.rankingLog);
+    const decoded = type.fromBuffer(type.toBuffer(record)) as RankingLog;
+    expect(decoded.items[0]!.features).toEqual(
+      Array.from(served.features.subarray(2 * FEATURE_COUNT, 3 * FEATURE_COUNT)),
+    );
+    expect(decoded.items[1]!.features).toEqual(FEATURE_DEFAULTS);
   });
 
   it('is a valid RankingLog, missing values (NaN) included', () => {

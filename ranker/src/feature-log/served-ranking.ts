@@ -1,4 +1,10 @@
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION, type RankingLog } from '@searchop/schemas';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION, type BuiltValue, type RankingLog } from '@searchop/schemas';
+
+/**
+ * A feature-log record as the ranker builds it: each item's features are a view of the request's
+ * feature matrix (no copy), which the codec writes as the schema's array of doubles.
+ */
+export type RankingLogRecord = BuiltValue<RankingLog>;
 
 /**
  * A ranking as served, kept in the shape the request already has (typed arrays, no copies) until the
@@ -25,8 +31,8 @@ export interface ServedRanking {
 }
 
 /** The feature-log record of a served ranking: the served items in order with their exact vectors. */
-export function rankingLogRecord(ranking: ServedRanking): RankingLog {
-  const items: RankingLog['items'] = new Array<RankingLog['items'][number]>(ranking.served.length);
+export function rankingLogRecord(ranking: ServedRanking): RankingLogRecord {
+  const items: RankingLogRecord['items'] = new Array<RankingLogRecord['items'][number]>(ranking.served.length);
   for (let position = 0; position < ranking.served.length; position++) {
     const index = ranking.served[position]!;
     const retrieval = ranking.retrievalScores[index]!;
@@ -35,7 +41,7 @@ export function rankingLogRecord(ranking: ServedRanking): RankingLog {
       position: position + 1,
       score: ranking.scores ? ranking.scores[index]! : null,
       retrieval_score: Number.isNaN(retrieval) ? null : retrieval,
-      features: rowOf(ranking.features, index),
+      features: ranking.features.subarray(index * FEATURE_COUNT, (index + 1) * FEATURE_COUNT),
     };
   }
   return {
@@ -51,12 +57,4 @@ export function rankingLogRecord(ranking: ServedRanking): RankingLog {
     degraded_reason: ranking.degradedReason ?? null,
     items,
   };
-}
-
-/** One row as a plain array (what the Avro encoder takes); a loop, as Array.from on a typed array iterates slowly. */
-function rowOf(matrix: Float64Array, row: number): number[] {
-  const out = new Array<number>(FEATURE_COUNT);
-  const base = row * FEATURE_COUNT;
-  for (let f = 0; f < FEATURE_COUNT; f++) out[f] = matrix[base + f]!;
-  return out;
 }

@@ -49,7 +49,12 @@ export class GuardedFeatureStore {
       halfOpenAfter: options.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(options.failures),
     });
-    this.#policy = wrap(this.#breaker, timeout(options.timeoutMs, TimeoutStrategy.Aggressive));
+    // abortOnReturn off: the lookup takes no signal, and aborting each finished lookup's controller
+    // built a DOMException (with its stack) per request for nothing.
+    this.#policy = wrap(
+      this.#breaker,
+      timeout(options.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
+    );
     metrics.circuitOpen.set(0);
     this.#breaker.onStateChange((state) => {
       const open = state === CircuitState.Open;

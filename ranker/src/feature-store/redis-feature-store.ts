@@ -26,11 +26,15 @@ export interface FeatureStore {
 }
 
 /**
- * Reads every feature of one request from Redis in one round trip: all commands are issued in the
- * same tick, so ioredis' auto-pipelining sends them as one pipeline (one per node on a cluster).
- * A query's pair keys share the query's hash slot and catalogue keys share {cat}, so each is one
- * MGET even on a cluster; product counters live in each product's own slot, so on a cluster they are
- * single GETs (still in the same pipeline), and one MGET on a single Redis.
+ * Reads every feature of one request from Redis in one round trip. On a single Redis that is three
+ * commands: one MGET of every binary and catalogue value (the candidates' product counters, their
+ * pairs with the query, their catalogue entries, the query's and the global counters) and the two
+ * text-statistics HMGETs, issued in the same tick so ioredis' auto-pipelining sends them together.
+ * Each command costs the client a command object, a promise and a reply of its own, so one MGET of
+ * 3n + 2 keys is cheaper than five commands for the same keys. On a cluster, keys are grouped by
+ * slot instead: a query's pair keys share the query's hash slot and catalogue keys share {cat}, so
+ * each is one MGET; product counters live in each product's own slot, so they are single GETs
+ * (still in the same pipeline, one per node).
  */
 export class RedisFeatureStore implements FeatureStore {
   readonly #redis: RedisClient;
@@ -49,58 +53,97 @@ export class RedisFeatureStore implements FeatureStore {
     const redis = this.#redis;
     const keys = this.#keys;
     const terms = [...new Set(queryTerms)];
-    const productKeys = productIds.map((id) => keys.productCounters(id));
-    const products = this.#cluster
-      ? Promise.all(productKeys.map((key) => redis.getBuffer(key)))
-      : productIds.length > 0
-        ? redis.mgetBuffer(productKeys)
-        : Promise.resolve([]);
-    const pairs =
-      productIds.length > 0
-        ? redis.mgetBuffer(productIds.map((id) => keys.pairCounters(normalizedQuery, id)))
-        : Promise.resolve([]);
-    const catalog =
-      productIds.length > 0 ? redis.mget(productIds.map((id) => keys.productCatalog(id))) : Promise.resolve([]);
-    const query = redis.getBuffer(keys.queryCounters(normalizedQuery));
-    const global = redis.getBuffer(keys.globalCounters());
     const frequencies = terms.length > 0 ? redis.hmget(keys.textDocumentFrequency(), ...terms) : Promise.resolve([]);
     const stats = redis.hmget(keys.textStats(), 'documents', 'total_length');
-    const [productRaw, pairRaw, catalogRaw, queryRaw, globalRaw, dfRaw, statsRaw] = await Promise.all([
-      products,
-      pairs,
-      catalog,
-      query,
-      global,
-      frequencies,
-      stats,
-    ]);
+    const values = this.#cluster
+      ? this.#readClustered(normalizedQuery, productIds)
+      : this.#readSingle(normalizedQuery, productIds);
+    const [raw, dfRaw, statsRaw] = await Promise.all([values, frequencies, stats]);
 
     let corrupt = 0;
     // An undecodable value (an unknown encoding version) is served as missing, and counted.
-    const tolerant =
-      <Raw, Value>(decode: (raw: Raw) => Value | undefined) =>
-      (raw: Raw): Value | undefined => {
-        try {
-          return decode(raw);
-        } catch {
-          corrupt++;
-          return undefined;
-        }
-      };
-    const state = tolerant<Buffer | null, EntityState>(decodeState);
-    const decodeEntry = tolerant<string | null, CatalogEntry>(decodeCatalogEntry);
+    const state = (value: Buffer | null): EntityState | undefined => {
+      try {
+        return decodeState(value);
+      } catch {
+        corrupt++;
+        return undefined;
+      }
+    };
+    const decodeEntry = (value: Buffer): CatalogEntry | undefined => {
+      try {
+        return decodeCatalogEntry(value);
+      } catch {
+        corrupt++;
+        return undefined;
+      }
+    };
+    const n = productIds.length;
+    const products = new Array<EntityState | undefined>(n);
+    const pairs = new Array<EntityState | undefined>(n);
+    const catalog = new Array<CatalogEntry | undefined>(n);
     const cache = this.#catalog;
-    const catalogEntries = catalogRaw.map((raw, i) => cache.get(productIds[i]!, raw, decodeEntry));
+    for (let i = 0; i < n; i++) {
+      products[i] = state(raw.products[i] ?? null);
+      pairs[i] = state(raw.pairs[i] ?? null);
+      catalog[i] = cache.get(productIds[i]!, raw.catalog[i] ?? null, decodeEntry);
+    }
     const snapshot: FeatureSnapshot = {
-      query: state(queryRaw),
-      global: state(globalRaw),
+      query: state(raw.query),
+      global: state(raw.global),
       text: textStats(terms, dfRaw, statsRaw),
-      products: productRaw.map(state),
-      pairs: pairRaw.map(state),
-      catalog: catalogEntries,
+      products,
+      pairs,
+      catalog,
     };
     return { snapshot, corrupt };
   }
+
+  /** One MGET: n product counters, n pairs, n catalogue entries, then the query's and the global counters. */
+  async #readSingle(normalizedQuery: string, productIds: readonly string[]): Promise<RawValues> {
+    const keys = this.#keys;
+    const n = productIds.length;
+    const names = new Array<string>(3 * n + 2);
+    for (let i = 0; i < n; i++) {
+      const id = productIds[i]!;
+      names[i] = keys.productCounters(id);
+      names[n + i] = keys.pairCounters(normalizedQuery, id);
+      names[2 * n + i] = keys.productCatalog(id);
+    }
+    names[3 * n] = keys.queryCounters(normalizedQuery);
+    names[3 * n + 1] = keys.globalCounters();
+    const values = await this.#redis.mgetBuffer(names);
+    return {
+      products: values.slice(0, n),
+      pairs: values.slice(n, 2 * n),
+      catalog: values.slice(2 * n, 3 * n),
+      query: values[3 * n] ?? null,
+      global: values[3 * n + 1] ?? null,
+    };
+  }
+
+  async #readClustered(normalizedQuery: string, productIds: readonly string[]): Promise<RawValues> {
+    const redis = this.#redis;
+    const keys = this.#keys;
+    const some = productIds.length > 0;
+    const [products, pairs, catalog, query, global] = await Promise.all([
+      Promise.all(productIds.map((id) => redis.getBuffer(keys.productCounters(id)))),
+      some ? redis.mgetBuffer(productIds.map((id) => keys.pairCounters(normalizedQuery, id))) : [],
+      some ? redis.mgetBuffer(productIds.map((id) => keys.productCatalog(id))) : [],
+      redis.getBuffer(keys.queryCounters(normalizedQuery)),
+      redis.getBuffer(keys.globalCounters()),
+    ]);
+    return { products, pairs, catalog, query, global };
+  }
+}
+
+/** The raw values of one request, indexed like the candidates. */
+interface RawValues {
+  readonly products: readonly (Buffer | null)[];
+  readonly pairs: readonly (Buffer | null)[];
+  readonly catalog: readonly (Buffer | null)[];
+  readonly query: Buffer | null;
+  readonly global: Buffer | null;
 }
 
 /** BM25's corpus statistics from the text-stats hash and the query terms' document frequencies. */
@@ -118,16 +161,16 @@ function textStats(terms: readonly string[], frequencies: readonly (string | nul
 }
 
 /**
- * Decoded catalogue entries by product id, each kept with the exact string Redis returned for it: a
- * hit is served only when this request read the very same value (a string comparison instead of a
- * JSON.parse), so a cached entry is never stale: features equal what Redis holds at the request's
- * read. Catalogue entries change rarely, so nearly every read is a hit. Bounded: beyond `capacity`
+ * Decoded catalogue entries by product id, each kept with the exact bytes Redis returned for it: a
+ * hit is served only when this request read the very same value (a byte comparison instead of a
+ * UTF-8 decode and a JSON.parse), so a cached entry is never stale: features equal what Redis holds
+ * at the request's read. Catalogue entries change rarely, so nearly every read is a hit. Bounded: beyond `capacity`
  * the least recently inserted entries go (a Map keeps insertion order). Entries are shared between
  * requests and must not be mutated (the feature code only reads them).
  */
 export class CatalogEntryCache {
   readonly #capacity: number;
-  readonly #entries = new Map<string, { raw: string; entry: CatalogEntry | undefined }>();
+  readonly #entries = new Map<string, { raw: Buffer; entry: CatalogEntry }>();
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -139,18 +182,19 @@ export class CatalogEntryCache {
 
   get(
     productId: string,
-    raw: string | null,
-    decode: (raw: string | null) => CatalogEntry | undefined,
+    raw: Buffer | null,
+    decode: (raw: Buffer) => CatalogEntry | undefined,
   ): CatalogEntry | undefined {
     if (raw === null) return undefined;
     const cached = this.#entries.get(productId);
-    if (cached !== undefined && cached.raw === raw) return cached.entry;
+    if (cached !== undefined && cached.raw.equals(raw)) return cached.entry;
     const entry = decode(raw);
     // An undecodable value is not cached: it is decoded (and counted as corrupt) on each read.
     if (entry === undefined || this.#capacity <= 0) return entry;
     if (cached !== undefined) this.#entries.delete(productId);
     else if (this.#entries.size >= this.#capacity) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(productId, { raw, entry });
+    // A copy: the reply's bytes are a view of the client's read buffer, which a cache must not pin.
+    this.#entries.set(productId, { raw: Buffer.from(raw), entry });
     return entry;
   }
 }

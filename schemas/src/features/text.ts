@@ -2,7 +2,11 @@ import { normalizeQuery } from '../normalize-query.ts';
 
 /** Terms of a query or a title: the normalised text split on spaces (the same normaliser everywhere). */
 export function terms(text: string): string[] {
-  const normalized = normalizeQuery(text);
+  return termsOfNormalized(normalizeQuery(text));
+}
+
+/** terms() of a text already normalised (normalizeQuery is idempotent), without normalising it again. */
+export function termsOfNormalized(normalized: string): string[] {
   return normalized === '' ? [] : normalized.split(' ');
 }
 
