@@ -62,22 +62,18 @@ export class RedisFeatureStore implements FeatureStore {
 
     let corrupt = 0;
     // An undecodable value (an unknown encoding version) is served as missing, and counted.
-    const state = (value: Buffer | null): EntityState | undefined => {
-      try {
-        return decodeState(value);
-      } catch {
-        corrupt++;
-        return undefined;
-      }
-    };
-    const decodeEntry = (value: Buffer): CatalogEntry | undefined => {
-      try {
-        return decodeCatalogEntry(value);
-      } catch {
-        corrupt++;
-        return undefined;
-      }
-    };
+    const tolerant =
+      <Raw, Value>(decode: (raw: Raw) => Value | undefined) =>
+      (raw: Raw): Value | undefined => {
+        try {
+          return decode(raw);
+        } catch {
+          corrupt++;
+          return undefined;
+        }
+      };
+    const state = tolerant<Buffer | null, EntityState>(decodeState);
+    const decodeEntry = tolerant<Buffer, CatalogEntry>(decodeCatalogEntry);
     const n = productIds.length;
     const products = new Array<EntityState | undefined>(n);
     const pairs = new Array<EntityState | undefined>(n);
