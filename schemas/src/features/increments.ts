@@ -21,6 +21,14 @@ export type BehaviourEvent =
 
 const GLOBAL: EntityRef = { kind: 'global' };
 
+/** The kind of entity an increment goes to, with its query and product ('' where the kind has none). */
+export type IncrementVisitor = (
+  kind: EntityRef['kind'],
+  query: string,
+  productId: string,
+  increment: Increment,
+) => void;
+
 /**
  * What one behavioural event adds to which counters — the one definition of the counters' meaning,
  * used by the stream processor online and by the trainer's backfill offline:
@@ -29,53 +37,81 @@ const GLOBAL: EntityRef = { kind: 'global' };
  *  - a click / add-to-cart / purchase (one order line) counts one for the product, the pair (when
  *    the event names its query), the query, and globally. Quantities do not multiply the counts:
  *    rates are per impression, and a 10-unit order is one conversion.
+ * Calls `visit` once per (entity, increment), allocating nothing per entity: the increments of one
+ * event that carry the same counts are one shared (read-only) object.
  */
-export function incrementsOf(event: BehaviourEvent): EntityIncrement[] {
+export function visitIncrements(event: BehaviourEvent, visit: IncrementVisitor): void {
   switch (event.type) {
     case 'search_impression': {
       const { value } = event;
-      const at = value.occurred_at;
-      const out: EntityIncrement[] = [];
-      const seen = new Set<string>();
-      for (const item of value.items) {
-        // A product listed twice on one page is one impression of it.
-        if (seen.has(item.product_id)) continue;
-        seen.add(item.product_id);
-        out.push({
-          entity: { kind: 'product', productId: item.product_id },
-          increment: { at, counts: { impressions: 1 } },
-        });
-        out.push({
-          entity: { kind: 'pair', query: value.normalized_query, productId: item.product_id },
-          increment: { at, counts: { impressions: 1 } },
-        });
+      const query = value.normalized_query;
+      const one: Increment = { at: value.occurred_at, counts: { impressions: 1 } };
+      const { items } = value;
+      // A product listed twice on one page is one impression of it (a set only for long pages).
+      const seen = items.length > 16 ? new Set<string>() : undefined;
+      let shown = 0;
+      for (let i = 0; i < items.length; i++) {
+        const productId = items[i]!.product_id;
+        if (seen) {
+          if (seen.has(productId)) continue;
+          seen.add(productId);
+        } else {
+          let repeated = false;
+          for (let j = 0; j < i && !repeated; j++) repeated = items[j]!.product_id === productId;
+          if (repeated) continue;
+        }
+        shown++;
+        visit('product', '', productId, one);
+        visit('pair', query, productId, one);
       }
-      out.push({
-        entity: { kind: 'query', query: value.normalized_query },
-        increment: { at, counts: { impressions: 1 } },
-      });
-      out.push({ entity: GLOBAL, increment: { at, counts: { impressions: seen.size } } });
-      return out;
+      visit('query', query, '', one);
+      visit('global', '', '', { at: value.occurred_at, counts: { impressions: shown } });
+      return;
     }
     case 'click':
-      return interaction(event.value, { clicks: 1 });
+      return interaction(event.value, CLICK, visit);
     case 'add_to_cart':
-      return interaction(event.value, { carts: 1 });
+      return interaction(event.value, CART, visit);
     case 'purchase':
-      return interaction(event.value, { purchases: 1 });
+      return interaction(event.value, PURCHASE, visit);
   }
 }
 
-function interaction(value: Click | AddToCart | Purchase, counts: Partial<Counts>): EntityIncrement[] {
-  const at = value.occurred_at;
-  const out: EntityIncrement[] = [
-    { entity: { kind: 'product', productId: value.product_id }, increment: { at, counts } },
-  ];
+const CLICK: Partial<Counts> = { clicks: 1 };
+const CART: Partial<Counts> = { carts: 1 };
+const PURCHASE: Partial<Counts> = { purchases: 1 };
+
+function interaction(value: Click | AddToCart | Purchase, counts: Partial<Counts>, visit: IncrementVisitor): void {
+  const increment: Increment = { at: value.occurred_at, counts };
+  const productId = value.product_id;
+  visit('product', '', productId, increment);
   const query = value.normalized_query;
   if (query !== null && query !== '') {
-    out.push({ entity: { kind: 'pair', query, productId: value.product_id }, increment: { at, counts } });
-    out.push({ entity: { kind: 'query', query }, increment: { at, counts } });
+    visit('pair', query, productId, increment);
+    visit('query', query, '', increment);
   }
-  out.push({ entity: GLOBAL, increment: { at, counts } });
+  visit('global', '', '', increment);
+}
+
+/** An entity reference for a visited increment. */
+export function entityRef(kind: EntityRef['kind'], query: string, productId: string): EntityRef {
+  switch (kind) {
+    case 'product':
+      return { kind, productId };
+    case 'query':
+      return { kind, query };
+    case 'pair':
+      return { kind, query, productId };
+    case 'global':
+      return GLOBAL;
+  }
+}
+
+/** The increments of an event as a list (visitIncrements, for callers that want one). */
+export function incrementsOf(event: BehaviourEvent): EntityIncrement[] {
+  const out: EntityIncrement[] = [];
+  visitIncrements(event, (kind, query, productId, increment) =>
+    out.push({ entity: entityRef(kind, query, productId), increment }),
+  );
   return out;
 }

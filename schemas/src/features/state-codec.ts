@@ -20,27 +20,52 @@ const TILE_BYTES = TILE_STRIDE * 4;
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 export function encodeState(state: EntityState): Buffer {
+  const buffer = Buffer.allocUnsafe(encodedStateLength(state));
+  encodeStateInto(state, buffer, 0);
+  return buffer;
+}
+
+/** Bytes encodeState writes for `state`. */
+export function encodedStateLength(state: EntityState): number {
+  return HEADER_BYTES + state.fences.size * FENCE_BYTES + state.tileCount * TILE_BYTES;
+}
+
+/** Encodes `state` into `buffer` at `offset` (encodedStateLength bytes); returns the offset after it. */
+export function encodeStateInto(state: EntityState, buffer: Buffer, offset: number): number {
   const fences = state.fences;
   const tileBytes = state.tileCount * TILE_BYTES;
-  const buffer = Buffer.allocUnsafe(HEADER_BYTES + fences.size * FENCE_BYTES + tileBytes);
-  buffer.writeUInt8(STATE_ENCODING_VERSION, 0);
-  buffer.writeUInt8(fences.size, 1);
-  buffer.writeUInt16LE(state.tileCount, 2);
-  buffer.writeDoubleLE(state.lastClickAt, 4);
-  buffer.writeDoubleLE(state.lastPurchaseAt, 12);
-  let at = HEADER_BYTES;
-  for (const [source, offset] of fences) {
+  buffer.writeUInt8(STATE_ENCODING_VERSION, offset);
+  buffer.writeUInt8(fences.size, offset + 1);
+  buffer.writeUInt16LE(state.tileCount, offset + 2);
+  buffer.writeDoubleLE(state.lastClickAt, offset + 4);
+  buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
+  let at = offset + HEADER_BYTES;
+  for (const [source, fence] of fences) {
     buffer.writeUInt16LE(source, at);
-    buffer.writeDoubleLE(offset, at + 2);
+    buffer.writeDoubleLE(fence, at + 2);
     at += FENCE_BYTES;
   }
   const tiles = state.tiles;
   if (LITTLE_ENDIAN) {
     buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);
+    at += tileBytes;
   } else {
     for (let i = 0; i < state.tileCount * TILE_STRIDE; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
   }
-  return buffer;
+  return at;
+}
+
+/**
+ * The stamp of an encoded state: its header and fences, which every write changes (each moves a
+ * fence up), so a writer can compare-and-set on it (stream-processors' FeatureWriter). A latin1
+ * string, one character per byte (`Buffer.from(stamp, 'latin1')` gives the bytes back): a small heap
+ * string that shares no memory with `encoded`.
+ */
+export function stateStamp(encoded: Buffer, offset = 0): string {
+  const length = HEADER_BYTES + (encoded[offset + 1] ?? 0) * FENCE_BYTES;
+  if (encoded.length < offset + length)
+    throw new Error(`truncated entity state: ${encoded.length - offset} bytes, ${length} expected`);
+  return encoded.toString('latin1', offset, offset + length);
 }
 
 /**

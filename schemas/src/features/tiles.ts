@@ -163,11 +163,16 @@ const newestScratch = new Float64Array(GRANULARITY_COUNT);
 const oldestKeptScratch = new Float64Array(GRANULARITY_COUNT);
 
 /**
- * Applies increments to a state in place, as the Redis script does: adds to the tile of each
- * granularity, then prunes tiles out of retention relative to the newest tile. Returns how many
- * (increment, granularity) pairs were too late to count.
+ * Applies the first `count` increments to a state in place (the stream processor's writer and the
+ * trainer's replay both use this): adds to the tile of each granularity, then prunes tiles out of
+ * retention relative to the newest tile. Returns how many (increment, granularity) pairs were too
+ * late to count.
  */
-export function applyIncrements(state: EntityState, increments: readonly Increment[]): number {
+export function applyIncrements(
+  state: EntityState,
+  increments: readonly Increment[],
+  count = increments.length,
+): number {
   const newest = newestScratch.fill(-1);
   const oldestKept = oldestKeptScratch;
   let tiles = state.tiles;
@@ -177,7 +182,8 @@ export function applyIncrements(state: EntityState, increments: readonly Increme
     const index = key & INDEX_MASK;
     if (index > newest[g]!) newest[g] = index;
   }
-  for (const inc of increments) {
+  for (let i = 0; i < count; i++) {
+    const inc = increments[i]!;
     for (let g = 0; g < GRANULARITY_COUNT; g++) {
       const index = Math.floor(inc.at / TILE_MS_BY_ID[g]!);
       if (index > newest[g]!) newest[g] = index;
@@ -187,7 +193,8 @@ export function applyIncrements(state: EntityState, increments: readonly Increme
 
   let late = 0;
   let prune = false;
-  for (const inc of increments) {
+  for (let i = 0; i < count; i++) {
+    const inc = increments[i]!;
     const { counts } = inc;
     const impressions = counts.impressions ?? 0;
     const clicks = counts.clicks ?? 0;

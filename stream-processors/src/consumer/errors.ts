@@ -13,6 +13,10 @@ export const StreamProcessorErrorCode = {
   DEAD_LETTER_UNAVAILABLE: 'STP_DEAD_LETTER_UNAVAILABLE',
   /** The handler of a batch failed; the batch is neither durable nor committed. */
   HANDLER_FAILED: 'STP_HANDLER_FAILED',
+  /** An entity state kept changing under the feature writer's compare-and-set, round after round. */
+  STATE_CONTENDED: 'STP_STATE_CONTENDED',
+  /** A Redis key of the counter layout does not hold a decodable entity state. */
+  STATE_UNREADABLE: 'STP_STATE_UNREADABLE',
   /** The consumer stopped on an error it cannot recover from; the process should exit and restart. */
   CONSUMER_CRASHED: 'STP_CONSUMER_CRASHED',
   /** A topic to consume is not in the topic registry. */

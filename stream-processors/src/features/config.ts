@@ -13,6 +13,8 @@ export const featureProcessorConfigSchema = defineConfig({
   /** A batch is applied once it holds this many events, or its oldest waited FEATURES_BATCH_MAX_WAIT_MS. */
   FEATURES_BATCH_MAX_RECORDS: positiveInt.default(5_000),
   FEATURES_BATCH_MAX_WAIT_MS: positiveInt.default(50),
+  /** Entity states kept decoded between batches (no Redis read for a key this instance wrote last); 0: none. */
+  FEATURES_STATE_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(100_000),
   FEATURES_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   FEATURES_HEARTBEAT_INTERVAL_MS: positiveInt.default(3_000),
   FEATURES_SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),

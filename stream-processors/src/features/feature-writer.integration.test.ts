@@ -1,7 +1,14 @@
 import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } from '@searchop/runtime';
 import { startRedisCluster, type EphemeralRedisCluster } from '@searchop/stack/testing';
 import { uniqueName } from '@searchop/runtime/testing';
-import { decodeState, keyLayout, topics, type EntityState, type ProductChange } from '@searchop/schemas';
+import {
+  decodeState,
+  keyLayout,
+  topics,
+  type BehaviourEvent,
+  type EntityState,
+  type ProductChange,
+} from '@searchop/schemas';
 import { catalogProduct } from '@searchop/schemas/testing';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -35,7 +42,7 @@ function batches<E>(events: readonly SourcedEvent<E>[], seed: number): SourcedEv
   return out;
 }
 
-describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code', () => {
+describe('FeatureWriter (compare-and-set on real Redis) writes exactly the TypeScript reference state', () => {
   it('applies a stream exactly once, including replays with other batch boundaries', async () => {
     const prefix = `${uniqueName('fw')}:`;
     const writer = new FeatureWriter(redis, keyLayout(prefix));
@@ -44,12 +51,13 @@ describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code
 
     let late = 0;
     for (const batch of batches(events.slice(0, 3_000), 1)) late += (await writer.applyBehaviour(batch)).late;
-    // A crash: everything from offset 1,000 of each partition is delivered again, in other batches,
-    // together with the rest of the stream.
+    // A crash: everything from offset 500 of each partition is delivered again, in other batches,
+    // together with the rest of the stream, to a restarted writer (nothing cached: it reads Redis).
+    const restarted = new FeatureWriter(redis, keyLayout(prefix));
     const replay = events.filter((e) => e.offset >= 500);
     let replayed = 0;
     for (const batch of batches(replay, 7)) {
-      const result = await writer.applyBehaviour(batch);
+      const result = await restarted.applyBehaviour(batch);
       replayed += result.replayed;
       late += result.late;
     }
@@ -57,11 +65,44 @@ describe('FeatureWriter (Lua on real Redis) agrees with the TypeScript tile code
     expect(late).toBeGreaterThan(0);
     expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
 
-    // A full replay changes nothing.
+    // A full replay changes nothing, through the first writer's cache (stale: the restarted one wrote since).
     for (const batch of batches(events, 3)) expect((await writer.applyBehaviour(batch)).applied).toBe(0);
     expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
     const ttl = await redis.ttl(keyLayout(prefix).globalCounters());
     expect(ttl).toBeGreaterThan(30 * 86_400);
+  });
+
+  it('two writers sharing keys (two instances, partitions split between them, interleaved) give the exact state', async () => {
+    const prefix = `${uniqueName('fw2')}:`;
+    const events = eventStream(3_000);
+    const expected = expectedStates(prefix, events);
+    // Each writer has the batches of one partition; they run concurrently, and every impression and
+    // click of either moves the global counters and the same 40 products.
+    const [first, second] = [0, 1].map(() => new FeatureWriter(redis, keyLayout(prefix)));
+    const all = batches(events, 13);
+    const ofPartition = (p: number) => all.filter((batch) => batch[0]!.partition === p);
+    const run = async (writer: FeatureWriter, own: SourcedEvent<BehaviourEvent>[][]) => {
+      let contended = 0;
+      for (const batch of own) contended += (await writer.applyBehaviour(batch)).contended;
+      return contended;
+    };
+    const [byFirst, bySecond] = await Promise.all([run(first!, ofPartition(0)), run(second!, ofPartition(1))]);
+    expect(byFirst + bySecond).toBeGreaterThan(0);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
+    // A writer whose cached states are stale (the other wrote since) recomputes and stays exact.
+    const replay = batches(events.slice(2_000), 17);
+    for (const batch of replay) expect((await first!.applyBehaviour(batch)).applied).toBe(0);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
+  });
+
+  it('refuses a key that holds something other than an entity state, naming it', async () => {
+    const prefix = `${uniqueName('fwx')}:`;
+    const keys = keyLayout(prefix);
+    await redis.set(keys.globalCounters(), 'not a state', 'EX', 60);
+    const writer = new FeatureWriter(redis, keys);
+    const error: unknown = await writer.applyBehaviour(eventStream(10)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STP_STATE_UNREADABLE' });
+    expect((error as Error).message).toContain(keys.globalCounters());
   });
 
   it('keeps catalogue entries and BM25 statistics exact under replays', async () => {

@@ -20,12 +20,12 @@ export function featureHandler(options: FeatureHandlerOptions): (events: readonl
   const registers = [options.metrics];
   const late = new Counter({
     name: 'searchop_features_late_increments_total',
-    help: 'Late updates (per entity and 5-minute tile of events) older than a tile granularity’s retention relative to the entity’s newest event: not counted at that granularity',
+    help: 'Late updates (per entity and event) older than a tile granularity’s retention relative to the entity’s newest event: not counted at that granularity',
     registers,
   });
   const updates = new Counter({
     name: 'searchop_features_entity_updates_total',
-    help: 'Entity updates by outcome',
+    help: 'Entity state updates by outcome: applied; replayed (already applied: nothing to do); contended (changed by another writer meanwhile: read again and recomputed)',
     labelNames: ['outcome'],
     registers,
   });
@@ -79,6 +79,7 @@ export function featureHandler(options: FeatureHandlerOptions): (events: readonl
     late.inc(counters.late);
     updates.inc({ outcome: 'applied' }, counters.applied + products.applied);
     updates.inc({ outcome: 'replayed' }, counters.replayed + products.replayed);
+    updates.inc({ outcome: 'contended' }, counters.contended);
     for (const [topic, at] of newest) latestEventTime.set({ topic }, at / 1000);
   };
 }

@@ -33,7 +33,9 @@ logger.info({ port: server.port }, 'metrics and health listening');
 const kafka = createKafka(config, logger, `${config.KAFKA_CLIENT_ID}-features`);
 const redis = createRedis(config);
 const codec = await EventCodec.connect(createSchemaRegistry(config), specs);
-const writer = new FeatureWriter(redis, keyLayout(config.REDIS_KEY_PREFIX));
+const writer = new FeatureWriter(redis, keyLayout(config.REDIS_KEY_PREFIX), {
+  stateCacheEntries: config.FEATURES_STATE_CACHE_ENTRIES,
+});
 const deadLetters = await DeadLetterPublisher.create(kafka);
 const running = await runConsumer({
   kafka,

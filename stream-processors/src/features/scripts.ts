@@ -1,163 +1,46 @@
-import { GRANULARITIES, STATE_ENCODING_VERSION } from '@searchop/schemas';
-
 /**
- * The Redis scripts that apply feature updates exactly once. Each is built from the same constants
- * as the TypeScript state codec and tile math (schemas/src/features), so the two cannot disagree.
+ * The Redis scripts that apply feature updates exactly once. The counters' arithmetic is not here:
+ * it is the TypeScript tile code (schemas/src/features) the trainer's backfill uses too; Redis only
+ * checks stamps and stores values.
  */
 
-const granularities = Object.values(GRANULARITIES).sort((a, b) => a.id - b.id);
-const luaGranularities = `{${granularities.map((g) => `{id=${g.id}, ms=${g.tileMs}, keep=${g.retention}}`).join(', ')}}`;
-
 /**
- * apply-increments: KEYS = entity counter keys (EntityState, binary), any number; on a Redis Cluster
- * they must share one hash slot (the caller groups them by slot).
- * ARGV[1]: TTL seconds. ARGV[2]: one binary string with, for each key in KEYS order,
- *   u16 segment count S, then S × { u16 source, f64 min offset, f64 max offset, u16 entry count n,
- *   n × 7 f64 entries }
- * where an entry is (event time, impressions, clicks, carts, purchases, latest click time, latest
- * purchase time; 0 for none), one per finest tile (the caller sums the increments that fall in the
- * same 5-minute tile: they share every coarser tile too). All little-endian. A segment is the
- * key's updates from one source (topic partition) in one batch; segments of a key are applied in
- * order, each against that key's fence for its source — the highest offset applied, stored in the
- * key's own value, so a key's counts and its fences always move together in one SET:
- *  - a segment entirely at or below the fence is a replay: nothing happens (status 0);
- *  - a segment entirely above it is applied and moves the fence to its max offset (status 1);
- *  - a segment straddling it (a replay after a crash, with other batch boundaries) is refused
- *    (status -1); the caller re-sends it as one segment per offset.
- * Every key is read before any is written, so an error (a key of another slot, a wrong type) leaves
- * all keys untouched; the script as a whole is atomic (Redis runs it alone and persists and
- * replicates its writes as one transaction).
- * Returns the statuses of all segments in order, then the number of late (entry, granularity) pairs.
+ * compare-and-set-states: KEYS = entity counter keys; on a Redis Cluster they must share one hash
+ * slot (the caller groups them by slot). ARGV[1]: TTL seconds; ARGV[2]: n, the number of real keys
+ * (KEYS past n are padding, never touched); ARGV[3]: one binary string with, for each of the n keys
+ * in KEYS order, u16 stamp length, the stamp the key must still have (its encoded header and fences
+ * — stateStamp in schemas/src/features/state-codec.ts — or nothing for "absent"), u32 value length
+ * and the new value; little-endian. A key whose current stamp differs (another writer moved a fence
+ * meanwhile) is left alone: the caller reads it again and recomputes. Every write moves a fence up,
+ * so an unchanged stamp means an unchanged state.
+ * Returns per key: 1 written, 0 changed meanwhile.
  */
-export const APPLY_INCREMENTS_LUA = `
-local VERSION = ${STATE_ENCODING_VERSION}
-local GRANS = ${luaGranularities}
-local TILE_SPAN = 1073741824
-local ttl = tonumber(ARGV[1])
-local blob = ARGV[2]
-local unpack = struct.unpack
-local pack = struct.pack
-local floor = math.floor
-
-local raws = {}
-for i = 1, #KEYS do raws[i] = redis.call('GET', KEYS[i]) end
-
-local statuses = {}
-local late = 0
+export const COMPARE_AND_SET_STATES_LUA = `
+local ttl = ARGV[1]
+local n = tonumber(ARGV[2])
+local blob = ARGV[3]
+local unpack, sub = struct.unpack, string.sub
 local pos = 1
-
-for ki = 1, #KEYS do
-  local raw = raws[ki]
-  local fences, fenceOrder = {}, {}
-  local tk, t1, t2, t3, t4 = {}, {}, {}, {}, {}
-  local nt = 0
-  local lastClick, lastPurchase = 0, 0
-  if raw then
-    local version, nf, ntiles, lc, lp, rpos = unpack('<BBHdd', raw)
-    if version ~= VERSION then return redis.error_reply('unknown state encoding version ' .. version .. ' at ' .. KEYS[ki]) end
-    lastClick, lastPurchase = lc, lp
-    for i = 1, nf do
-      local s, o
-      s, o, rpos = unpack('<Hd', raw, rpos)
-      fences[s] = o
-      fenceOrder[i] = s
-    end
-    for i = 1, ntiles do
-      tk[i], t1[i], t2[i], t3[i], t4[i], rpos = unpack('<I4I4I4I4I4', raw, rpos)
-    end
-    nt = ntiles
+local statuses = {}
+for i = 1, n do
+  local stampLength, valueLength
+  stampLength, pos = unpack('<H', blob, pos)
+  local same
+  if stampLength == 0 then
+    same = redis.call('EXISTS', KEYS[i]) == 0
+  else
+    same = redis.call('GETRANGE', KEYS[i], 0, stampLength - 1) == sub(blob, pos, pos + stampLength - 1)
   end
-  local changed = false
-  local segments
-  segments, pos = unpack('<H', blob, pos)
-  for si = 1, segments do
-    local source, minOffset, maxOffset, n
-    source, minOffset, maxOffset, n, pos = unpack('<HddH', blob, pos)
-    -- Entries as flat columns: event time, the four counts, latest click, latest purchase.
-    local et, e1, e2, e3, e4, ec, ep = {}, {}, {}, {}, {}, {}, {}
-    for i = 1, n do
-      et[i], e1[i], e2[i], e3[i], e4[i], ec[i], ep[i], pos = unpack('<ddddddd', blob, pos)
-    end
-    local fence = fences[source]
-    local status = 1
-    if fence ~= nil then
-      if maxOffset <= fence then status = 0 elseif minOffset <= fence then status = -1 end
-    end
-    statuses[#statuses + 1] = status
-    if status == 1 then
-      changed = true
-      -- One pass over the tiles: their positions, and the newest and oldest index per granularity.
-      local index, newest, oldest = {}, {}, {}
-      for _, g in ipairs(GRANS) do newest[g.id] = -1; oldest[g.id] = math.huge end
-      for i = 1, nt do
-        local k = tk[i]
-        local gid = floor(k / TILE_SPAN)
-        local x = k % TILE_SPAN
-        index[k] = i
-        if x > newest[gid] then newest[gid] = x end
-        if x < oldest[gid] then oldest[gid] = x end
-      end
-      local prune = false
-      local oldestKept = {}
-      for _, g in ipairs(GRANS) do
-        local gid, ms = g.id, g.ms
-        local nw = newest[gid]
-        for i = 1, n do
-          local x = floor(et[i] / ms)
-          if x > nw then nw = x end
-        end
-        local keep = nw - g.keep + 1
-        oldestKept[gid] = keep
-        if oldest[gid] < keep then prune = true end
-        for i = 1, n do
-          local x = floor(et[i] / ms)
-          if x < keep then
-            late = late + 1
-          else
-            local k = gid * TILE_SPAN + x
-            local at = index[k]
-            if at == nil then
-              nt = nt + 1
-              at = nt
-              tk[at], t1[at], t2[at], t3[at], t4[at] = k, 0, 0, 0, 0
-              index[k] = at
-            end
-            t1[at] = t1[at] + e1[i]
-            t2[at] = t2[at] + e2[i]
-            t3[at] = t3[at] + e3[i]
-            t4[at] = t4[at] + e4[i]
-          end
-        end
-      end
-      -- Prune tiles out of retention, keeping the order of the others.
-      if prune then
-        local kept = 0
-        for i = 1, nt do
-          local k = tk[i]
-          if (k % TILE_SPAN) >= oldestKept[floor(k / TILE_SPAN)] then
-            kept = kept + 1
-            if kept ~= i then tk[kept], t1[kept], t2[kept], t3[kept], t4[kept] = k, t1[i], t2[i], t3[i], t4[i] end
-          end
-        end
-        for i = kept + 1, nt do tk[i], t1[i], t2[i], t3[i], t4[i] = nil, nil, nil, nil, nil end
-        nt = kept
-      end
-      for i = 1, n do
-        if ec[i] > lastClick then lastClick = ec[i] end
-        if ep[i] > lastPurchase then lastPurchase = ep[i] end
-      end
-      if fence == nil then fenceOrder[#fenceOrder + 1] = source end
-      fences[source] = maxOffset
-    end
+  pos = pos + stampLength
+  valueLength, pos = unpack('<I4', blob, pos)
+  if same then
+    redis.call('SET', KEYS[i], sub(blob, pos, pos + valueLength - 1), 'EX', ttl)
+    statuses[i] = 1
+  else
+    statuses[i] = 0
   end
-  if changed then
-    local parts = {pack('<BBHdd', VERSION, #fenceOrder, nt, lastClick, lastPurchase)}
-    for _, s in ipairs(fenceOrder) do parts[#parts + 1] = pack('<Hd', s, fences[s]) end
-    for i = 1, nt do parts[#parts + 1] = pack('<I4I4I4I4I4', tk[i], t1[i], t2[i], t3[i], t4[i]) end
-    redis.call('SET', KEYS[ki], table.concat(parts), 'EX', ttl)
-  end
+  pos = pos + valueLength
 end
-statuses[#statuses + 1] = late
 return statuses
 `;
 

@@ -1,0 +1,104 @@
+/**
+ * FeatureWriter in isolation (no Kafka): the feature processor's Redis work for N events of the
+ * feature-processor benchmark's storefront mix, applied in batches as the consumer hands them over;
+ * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
+ * writer; `bench/feature-processor.ts` measures the whole processor.
+ *
+ *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000]
+ */
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
+import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
+import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
+
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '5000' } },
+});
+const N = Number(values.events);
+const BATCH = Number(values.batch);
+const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
+
+let seed = 1;
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+const zipf = (n: number) => Math.floor(n * random() ** 3);
+const start = Date.now() - 7 * 86_400_000;
+const offsets = [0, 0];
+const events: SourcedEvent<BehaviourEvent>[] = [];
+for (let i = 0; i < N; i++) {
+  const at = start + Math.floor((i / N) * 7 * 86_400_000 + random() * 300_000);
+  const q = `query ${zipf(5_000)}`;
+  const base = {
+    event_id: randomUUID(),
+    occurred_at: at,
+    request_id: null,
+    user_id: null,
+    session_id: `s${i % 5_000}`,
+  };
+  const partition = i % 2;
+  const kind = i % 10;
+  let event: BehaviourEvent;
+  if (kind < 5) {
+    event = {
+      type: 'search_impression',
+      value: {
+        ...base,
+        query: q,
+        normalized_query: q,
+        page: 1,
+        device: 'DESKTOP',
+        items: Array.from({ length: 12 }, (_, k) => ({
+          product_id: `p${zipf(20_000)}`,
+          position: k + 1,
+          retrieval_score: null,
+        })),
+      },
+    };
+  } else {
+    event = {
+      type: 'click',
+      value: {
+        ...base,
+        impression_id: null,
+        query: q,
+        normalized_query: q,
+        product_id: `p${zipf(20_000)}`,
+        position: 1,
+      },
+    };
+  }
+  const spec = event.type === 'search_impression' ? topics.impressions : topics.clicks;
+  events.push({ spec, partition, offset: offsets[partition]!++, event });
+}
+
+async function redisCpu(): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1]);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+const prefix = `benchfw:${Date.now().toString(36)}:`;
+const writer = new FeatureWriter(redis, keyLayout(prefix));
+const cpu0 = process.cpuUsage();
+const redis0 = await redisCpu();
+const wall0 = performance.now();
+let applied = 0;
+for (let i = 0; i < N; i += BATCH) applied += (await writer.applyBehaviour(events.slice(i, i + BATCH))).applied;
+const wall = (performance.now() - wall0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const nodeSeconds = (cpu.user + cpu.system) / 1e6;
+const redisSeconds = (await redisCpu()) - redis0;
+console.log(
+  `${N} events in batches of ${BATCH}: ${(N / wall).toFixed(0)} events/s wall; ` +
+    `writer ${((nodeSeconds / N) * 1e6).toFixed(1)} µs CPU per event (${(N / nodeSeconds).toFixed(0)} per CPU-second); ` +
+    `Redis ${((redisSeconds / N) * 1e6).toFixed(1)} µs per event; ${(applied / (N / BATCH)).toFixed(0)} keys written per batch ` +
+    `(${(applied / N).toFixed(2)} per event); load ${loadavg()[0]!.toFixed(1)}`,
+);
+let cursor = '0';
+do {
+  const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+  cursor = next;
+  if (keys.length > 0) await redis.unlink(...keys);
+} while (cursor !== '0');
+await redis.quit();
