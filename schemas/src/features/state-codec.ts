@@ -40,11 +40,11 @@ export function encodeStateInto(state: EntityState, buffer: Buffer, offset: numb
   buffer.writeDoubleLE(state.lastClickAt, offset + 4);
   buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
   let at = offset + HEADER_BYTES;
-  for (const [source, fence] of fences) {
+  fences.forEach((fence, source) => {
     buffer.writeUInt16LE(source, at);
     buffer.writeDoubleLE(fence, at + 2);
     at += FENCE_BYTES;
-  }
+  });
   const tiles = state.tiles;
   if (LITTLE_ENDIAN) {
     buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);

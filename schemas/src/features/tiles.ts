@@ -101,7 +101,9 @@ export class EntityState {
   #fenceSource: Buffer | undefined;
   #fenceCount = 0;
 
-  constructor(tiles: Uint32Array = new Uint32Array(4 * TILE_STRIDE), tileCount = 0) {
+  // Three tiles (one per granularity: what one event makes) fit V8's on-heap typed arrays (≤ 64 bytes),
+  // so a new entity allocates no backing store of its own.
+  constructor(tiles: Uint32Array = new Uint32Array(3 * TILE_STRIDE), tileCount = 0) {
     this.tiles = tiles;
     this.tileCount = tileCount;
   }
