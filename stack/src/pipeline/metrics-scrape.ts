@@ -50,7 +50,22 @@ export function histogramBuckets(metrics: Scrape, name: string): [le: number, co
 
 /** A quantile of a histogram over all its series, linear inside the bucket as PromQL's histogram_quantile. */
 export function histogramQuantile(metrics: Scrape, name: string, q: number): number | undefined {
-  const sorted = histogramBuckets(metrics, name);
+  return bucketsQuantile(histogramBuckets(metrics, name), q);
+}
+
+/**
+ * A quantile of what a histogram observed between two scrapes of the same process (the bucket
+ * counts of `after` minus those of `before`).
+ */
+export function histogramQuantileBetween(before: Scrape, after: Scrape, name: string, q: number): number | undefined {
+  const earlier = new Map(histogramBuckets(before, name));
+  return bucketsQuantile(
+    histogramBuckets(after, name).map(([le, count]) => [le, count - (earlier.get(le) ?? 0)]),
+    q,
+  );
+}
+
+function bucketsQuantile(sorted: readonly [le: number, count: number][], q: number): number | undefined {
   const count = sorted.at(-1)?.[1] ?? 0;
   if (count === 0) return undefined;
   const rank = q * count;
