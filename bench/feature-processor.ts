@@ -20,22 +20,14 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serviceClients } from '@searchop/runtime/testing';
-import {
-  EventCodec,
-  deployedTopic,
-  keyLayout,
-  provision,
-  topics,
-  type BehaviourEvent,
-  type TopicSpec,
-} from '@searchop/schemas';
+import { EventCodec, deployedTopic, keyLayout, provision, topics, type TopicSpec } from '@searchop/schemas';
 import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
 import { FeatureWriter } from '../stream-processors/src/features/feature-writer.ts';
+import { random, storefrontEvent as event } from './storefront-mix.ts';
 import { histogramQuantileBetween, scrape, total } from '../stack/src/pipeline/metrics-scrape.ts';
 
 const { values } = parseArgs({
@@ -69,53 +61,6 @@ const client = await StorefrontClient.create({
   dedupeWindowMs: 0,
 });
 
-let seed = 1;
-const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-const zipf = (n: number) => Math.floor(n * random() ** 3);
-/** A storefront mix: per 10 events, 5 impressions of 12 products, 4 clicks, 1 cart or purchase. */
-function event(i: number, at: number): BehaviourEvent {
-  const q = `query ${zipf(5_000)}`;
-  const base = {
-    event_id: randomUUID(),
-    occurred_at: at,
-    request_id: null,
-    user_id: null,
-    session_id: `s${i % 5_000}`,
-  };
-  const kind = i % 10;
-  if (kind < 5) {
-    return {
-      type: 'search_impression',
-      value: {
-        ...base,
-        query: q,
-        normalized_query: q,
-        page: 1,
-        device: 'DESKTOP',
-        items: Array.from({ length: 12 }, (_, k) => ({
-          product_id: `p${zipf(20_000)}`,
-          position: k + 1,
-          retrieval_score: null,
-        })),
-      },
-    };
-  }
-  const interaction = {
-    ...base,
-    impression_id: null,
-    query: q,
-    normalized_query: q,
-    product_id: `p${zipf(20_000)}`,
-    position: 1,
-  };
-  if (kind < 9) return { type: 'click', value: interaction };
-  return random() < 0.5
-    ? { type: 'add_to_cart', value: { ...interaction, quantity: 1 } }
-    : {
-        type: 'purchase',
-        value: { ...interaction, order_id: randomUUID(), quantity: 1, unit_price_minor: 999, currency: 'EUR' },
-      };
-}
 const typeOf = {
   search_impression: 'search_impression',
   click: 'click',

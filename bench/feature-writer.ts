@@ -1,17 +1,17 @@
 /**
  * FeatureWriter in isolation (no Kafka): the feature processor's Redis work for N events of the
- * feature-processor benchmark's storefront mix, applied in batches as the consumer hands them over;
+ * feature benchmarks' storefront mix (storefront-mix.ts), applied in batches as the consumer hands them over;
  * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
  *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000]
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
 import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
 import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
+import { random, storefrontEvent } from './storefront-mix.ts';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '5000' } },
@@ -20,56 +20,19 @@ const N = Number(values.events);
 const BATCH = Number(values.batch);
 const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
 
-let seed = 1;
-const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
-const zipf = (n: number) => Math.floor(n * random() ** 3);
 const start = Date.now() - 7 * 86_400_000;
 const offsets = [0, 0];
 const events: SourcedEvent<BehaviourEvent>[] = [];
+const specOf = {
+  search_impression: topics.impressions,
+  click: topics.clicks,
+  add_to_cart: topics.addToCarts,
+  purchase: topics.purchases,
+} as const;
 for (let i = 0; i < N; i++) {
-  const at = start + Math.floor((i / N) * 7 * 86_400_000 + random() * 300_000);
-  const q = `query ${zipf(5_000)}`;
-  const base = {
-    event_id: randomUUID(),
-    occurred_at: at,
-    request_id: null,
-    user_id: null,
-    session_id: `s${i % 5_000}`,
-  };
+  const event = storefrontEvent(i, start + Math.floor((i / N) * 7 * 86_400_000 + random() * 300_000));
   const partition = i % 2;
-  const kind = i % 10;
-  let event: BehaviourEvent;
-  if (kind < 5) {
-    event = {
-      type: 'search_impression',
-      value: {
-        ...base,
-        query: q,
-        normalized_query: q,
-        page: 1,
-        device: 'DESKTOP',
-        items: Array.from({ length: 12 }, (_, k) => ({
-          product_id: `p${zipf(20_000)}`,
-          position: k + 1,
-          retrieval_score: null,
-        })),
-      },
-    };
-  } else {
-    event = {
-      type: 'click',
-      value: {
-        ...base,
-        impression_id: null,
-        query: q,
-        normalized_query: q,
-        product_id: `p${zipf(20_000)}`,
-        position: 1,
-      },
-    };
-  }
-  const spec = event.type === 'search_impression' ? topics.impressions : topics.clicks;
-  events.push({ spec, partition, offset: offsets[partition]!++, event });
+  events.push({ spec: specOf[event.type], partition, offset: offsets[partition]!++, event });
 }
 
 async function redisCpu(): Promise<number> {

@@ -1,0 +1,56 @@
+/**
+ * The storefront mix of the feature benchmarks (bench/feature-processor.ts, bench/feature-writer.ts):
+ * 20,000 products and 5,000 queries with a skewed (cubed-uniform) popularity; per 10 events, 5
+ * impressions of 12 products, 4 clicks, 1 add-to-cart or purchase. Seeded: the same run gives the same
+ * events (ids aside).
+ */
+import { randomUUID } from 'node:crypto';
+import type { BehaviourEvent } from '@searchop/schemas';
+
+let seed = 1;
+export const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+const zipf = (n: number) => Math.floor(n * random() ** 3);
+/** Event `i` of the mix (its kind follows i mod 10), at event time `at`. */
+export function storefrontEvent(i: number, at: number): BehaviourEvent {
+  const q = `query ${zipf(5_000)}`;
+  const base = {
+    event_id: randomUUID(),
+    occurred_at: at,
+    request_id: null,
+    user_id: null,
+    session_id: `s${i % 5_000}`,
+  };
+  const kind = i % 10;
+  if (kind < 5) {
+    return {
+      type: 'search_impression',
+      value: {
+        ...base,
+        query: q,
+        normalized_query: q,
+        page: 1,
+        device: 'DESKTOP',
+        items: Array.from({ length: 12 }, (_, k) => ({
+          product_id: `p${zipf(20_000)}`,
+          position: k + 1,
+          retrieval_score: null,
+        })),
+      },
+    };
+  }
+  const interaction = {
+    ...base,
+    impression_id: null,
+    query: q,
+    normalized_query: q,
+    product_id: `p${zipf(20_000)}`,
+    position: 1,
+  };
+  if (kind < 9) return { type: 'click', value: interaction };
+  return random() < 0.5
+    ? { type: 'add_to_cart', value: { ...interaction, quantity: 1 } }
+    : {
+        type: 'purchase',
+        value: { ...interaction, order_id: randomUUID(), quantity: 1, unit_price_minor: 999, currency: 'EUR' },
+      };
+}
