@@ -11,7 +11,7 @@ export const featureProcessorConfigSchema = defineConfig({
   ...logEnv,
   FEATURES_GROUP_ID: z.string().min(1).default('searchop-features'),
   /** A batch is applied once it holds this many events, or its oldest waited FEATURES_BATCH_MAX_WAIT_MS. */
-  FEATURES_BATCH_MAX_RECORDS: positiveInt.default(5_000),
+  FEATURES_BATCH_MAX_RECORDS: positiveInt.default(20_000),
   FEATURES_BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** Entity states kept decoded between batches (no Redis read for a key this instance wrote last); 0: none. */
   FEATURES_STATE_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(100_000),
