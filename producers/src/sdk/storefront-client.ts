@@ -6,13 +6,12 @@ import {
   type RetryOptions,
   type TopicMessages,
 } from 'kafkajs';
-import { SearchOpError } from '@searchop/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   SchemaError,
   WireEncoder,
   avroTypeOf,
-  type SchemaErrorCode,
+  invalidValue,
   eventTypes,
   type EventCodec,
   type EventOf,
@@ -237,9 +236,13 @@ export class StorefrontClient {
     try {
       if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
       const route = this.#route(type);
-      // The compiled check first; the path-collecting one only for a value that fails it.
-      if (!route.avro.isValid(event)) return this.#refuse(route, event, '');
-      const value = this.#encoder.encode(route.avro, route.writerId, event);
+      let value: Buffer;
+      try {
+        // Validates as it writes (see WireEncoder): an invalid event throws here and yields no bytes.
+        value = this.#encoder.encode(route.avro, route.writerId, event);
+      } catch (cause) {
+        return Promise.reject(this.#refusal(route, event, '', cause));
+      }
       const eventId = (event as { event_id: string }).event_id;
       if (this.#recent?.seen(eventId)) {
         this.#duplicates.inc({ type });
@@ -276,9 +279,12 @@ export class StorefrontClient {
       for (let i = 0; i < n; i++) {
         const { type, event } = events[i]!;
         const route = this.#route(type);
-        if (!route.avro.isValid(event)) return this.#refuse(route, event, `events[${i}]:`);
+        try {
+          values[i] = this.#encoder.encode(route.avro, route.writerId, event);
+        } catch (cause) {
+          return Promise.reject(this.#refusal(route, event, `events[${i}]: `, cause));
+        }
         routes[i] = route;
-        values[i] = this.#encoder.encode(route.avro, route.writerId, event);
       }
       return new Promise<EmitOutcome[]>((resolve, reject) => {
         const call = new Call(n, resolve, reject);
@@ -324,15 +330,10 @@ export class StorefrontClient {
     return route;
   }
 
-  /** Rejects with the codec's SCH_INVALID_VALUE, which names every field that fails the schema. */
-  async #refuse(route: Route, event: unknown, where: string): Promise<never> {
-    try {
-      await this.#codec.encode(route.spec, event);
-    } catch (error) {
-      if (where === '' || !(error instanceof SearchOpError)) throw error;
-      throw new SchemaError(error.code as SchemaErrorCode, `${where} ${error.message}`, { cause: error });
-    }
-    throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `invalid ${route.spec.id} value`);
+  /** The codec's SCH_INVALID_VALUE for an event avsc refused to write, naming every field that fails the schema. */
+  #refusal(route: Route, event: unknown, where: string, cause: unknown): SchemaError {
+    const error = invalidValue(route.spec, event, cause);
+    return where === '' ? error : new SchemaError(error.code, `${where}${error.message}`, { cause: error });
   }
 
   /**
