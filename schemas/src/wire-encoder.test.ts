@@ -36,7 +36,22 @@ describe('WireEncoder', () => {
     expect(type.fromBuffer(first.subarray(5))).toEqual(click);
   });
 
-  it('grows its scratch buffer for a record larger than it', () => {
+  it('write() leaves each record in its own range of a slab, across slab boundaries', () => {
+    const encoder = new WireEncoder();
+    const ranges: { slab: Buffer; start: number; end: number; id: string }[] = [];
+    // ~100 bytes each: several 64 KiB slabs' worth.
+    for (let i = 0; i < 2_000; i++) {
+      const value = { ...click, event_id: `e-${i}` };
+      const start = encoder.write(type, 5, value);
+      ranges.push({ slab: encoder.slab, start, end: encoder.end, id: value.event_id });
+    }
+    expect(new Set(ranges.map((r) => r.slab)).size).toBeGreaterThan(1);
+    for (const { slab, start, end, id } of ranges) {
+      expect(slab.subarray(start, end)).toEqual(reference(5, type.toBuffer({ ...click, event_id: id })));
+    }
+  });
+
+  it('gives a record larger than a slab a slab of its own', () => {
     const encoder = new WireEncoder();
     const impressionType = avroTypeOf(eventTypes.search_impression);
     const impression = {

@@ -27,6 +27,17 @@ export class WireEncoder {
 
   /** The record's wire bytes; throws (avsc's error) if `value` is not valid for `type`. */
   encode(type: AvroType, schemaId: number, value: unknown): Buffer {
+    const start = this.write(type, schemaId, value);
+    return this.#slab.subarray(start, this.#next);
+  }
+
+  /**
+   * encode() without making the Buffer: writes the record and answers where it starts in `slab`; it
+   * ends at `end`. For a caller that holds many records a while before it needs them as Buffers (the
+   * SDK's buffer): a Buffer object per record, kept alive that long, costs the garbage collector more
+   * than the record's bytes do. `slab` and `end` are those of the last record until the next write.
+   */
+  write(type: AvroType, schemaId: number, value: unknown): number {
     let slab = this.#slab;
     let start = this.#next;
     let end = type.encode(value, slab, start + 5);
@@ -40,6 +51,16 @@ export class WireEncoder {
     slab[start] = 0;
     slab.writeInt32BE(schemaId, start + 1);
     this.#next = end;
-    return slab.subarray(start, end);
+    return start;
+  }
+
+  /** The slab the last record was written to. */
+  get slab(): Buffer {
+    return this.#slab;
+  }
+
+  /** Where the last record ends in `slab`. */
+  get end(): number {
+    return this.#next;
   }
 }
