@@ -10,13 +10,16 @@
  *     batches of 1,000) sending the same Avro records, encoded once up front, to the same topics;
  *  c. the SDK: StorefrontClient.emit() of the same events (validated, encoded, deduplicated, batched),
  *     one promise per event;
- *  d. the SDK: StorefrontClient.emitMany() of the same events, lists of 100, one promise per list.
+ *  d. the SDK: StorefrontClient.emitMany() of the same events, lists of 100, one promise per list;
+ *  e. for reference, raw kafkajs that Avro-encodes each event as it sends it (the same events and
+ *     producer as b; avsc through EventCodec.encodeSync, no dedupe, no per-event tracking): what a
+ *     hand-written producer of these events pays, next to b, which replays bytes encoded up front.
  * This orchestrator and autocannon run on CPU 1, with Kafka and the registry of the local stack
- * floating over both CPUs. The four take turns in short slices, round after round (the first round
- * is warm-up), so that a change in the machine's load during the run hits all four alike.
+ * floating over both CPUs. The five take turns in short slices, round after round (the first round
+ * is warm-up), so that a change in the machine's load during the run hits all five alike.
  * Events are a fixed storefront mix: per 100, 40 search impressions of 12 products, 40 clicks,
  * 12 add-to-carts, 8 purchases; event ids are unique so that nothing is dropped as a duplicate.
- * Results go to stdout and bench/results/collector-and-sdk.md. About 90 s in all.
+ * Results go to stdout and bench/results/collector-and-sdk.md. About 2 minutes in all.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -155,6 +158,42 @@ async function rawWorker(prefix: string): Promise<(seconds: number) => Promise<S
     });
 }
 
+async function rawEncodingWorker(prefix: string): Promise<(seconds: number) => Promise<Slice>> {
+  const { codec, topicNames } = await connectCodec(prefix);
+  const templates = sdkEvents(eventMix(Date.now())).map(({ type, event }) => {
+    const spec = eventTypes[type] as unknown as TopicSpec<unknown>;
+    return { spec, topic: topicNames[spec.id]!, event };
+  });
+  const producer = createKafka(config, logger, 'bench-raw-encoding').producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  let n = 0;
+  return (seconds) =>
+    measure(seconds, async (deadline) => {
+      let events = 0;
+      while (performance.now() < deadline) {
+        const byTopic = new Map<string, Message[]>();
+        for (let round = 0; round < SDK_BATCH / BATCH; round++) {
+          for (const { spec, topic, event } of templates) {
+            const value = codec.encodeSync(spec, { ...event, event_id: `enc-${n++}` });
+            const message = { key: String(event['session_id']), value };
+            const messages = byTopic.get(topic);
+            if (messages) messages.push(message);
+            else byTopic.set(topic, [message]);
+          }
+        }
+        const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+        await producer.sendBatch({ topicMessages, acks: -1 });
+        events += SDK_BATCH;
+      }
+      return events;
+    });
+}
+
 async function sdkWorker(prefix: string): Promise<(seconds: number) => Promise<Slice>> {
   const { codec, topicNames } = await connectCodec(prefix);
   const client = await StorefrontClient.create({ kafka: createKafka(config, logger, 'bench-sdk'), codec, topicNames });
@@ -201,7 +240,7 @@ async function sdkManyWorker(prefix: string): Promise<(seconds: number) => Promi
     });
 }
 
-const workers = { raw: rawWorker, sdk: sdkWorker, many: sdkManyWorker } as const;
+const workers = { raw: rawWorker, sdk: sdkWorker, many: sdkManyWorker, rawEncoding: rawEncodingWorker } as const;
 type Role = keyof typeof workers;
 
 async function serveSlices(
@@ -357,13 +396,20 @@ async function main(): Promise<void> {
   }));
   await provision({ admin, registry, registryUrl: config.SCHEMA_REGISTRY_URL, specs });
 
-  const [collector, raw, sdk, many] = await Promise.all([
+  const [collector, raw, sdk, many, rawEncoding] = await Promise.all([
     startCollector(prefix),
     startWorker('raw', prefix),
     startWorker('sdk', prefix),
     startWorker('many', prefix),
+    startWorker('rawEncoding', prefix),
   ]);
-  const slices = { collector: [] as Slice[], raw: [] as Slice[], sdk: [] as Slice[], many: [] as Slice[] };
+  const slices = {
+    collector: [] as Slice[],
+    raw: [] as Slice[],
+    sdk: [] as Slice[],
+    many: [] as Slice[],
+    rawEncoding: [] as Slice[],
+  };
   for (let round = 0; round <= ROUNDS; round++) {
     console.error(round === 0 ? 'warm-up round …' : `round ${round} of ${ROUNDS} …`);
     const measured = [
@@ -371,11 +417,14 @@ async function main(): Promise<void> {
       await raw.slice(SLICE_SECONDS),
       await sdk.slice(SLICE_SECONDS),
       await many.slice(SLICE_SECONDS),
+      await rawEncoding.slice(SLICE_SECONDS),
     ];
     if (round > 0)
-      [slices.collector, slices.raw, slices.sdk, slices.many].forEach((list, i) => list.push(measured[i]!));
+      [slices.collector, slices.raw, slices.sdk, slices.many, slices.rawEncoding].forEach((list, i) =>
+        list.push(measured[i]!),
+      );
   }
-  await Promise.all([collector.stop(), raw.stop(), sdk.stop(), many.stop()]);
+  await Promise.all([collector.stop(), raw.stop(), sdk.stop(), many.stop(), rawEncoding.stop()]);
   await admin.deleteTopics({ topics: specs.flatMap((s) => [s.name, s.dlq]) }).catch(() => undefined);
   await admin.disconnect();
 
@@ -383,6 +432,7 @@ async function main(): Promise<void> {
   const r = total(slices.raw);
   const s = total(slices.sdk);
   const m = total(slices.many);
+  const e = total(slices.rawEncoding);
   const rate = (m: Slice) => m.events / m.seconds;
   const perCpu = (m: Slice) => m.events / m.cpuSeconds;
   const int = (x: number) => Math.round(x).toLocaleString('en');
@@ -406,6 +456,11 @@ async function main(): Promise<void> {
       m,
       `lists of ${BATCH}, one promise per list, ${int(SDK_WINDOW)} events outstanding`,
     ],
+    [
+      'for reference: raw kafkajs encoding each event, batches of 1,000',
+      e,
+      'as raw kafkajs, each event Avro-encoded (avsc) as it is sent; no dedupe or per-event tracking',
+    ],
   ];
   const table = [
     '| producer (its own process, pinned to CPU 0) | events/s | CPU used (cores) | events per CPU-second | vs raw, events/s | vs raw, per CPU-second | notes |',
@@ -427,6 +482,7 @@ async function main(): Promise<void> {
       ([name, x]) =>
         `- SDK ${name}: ${pct(rate(x) / rate(r))} of raw kafkajs in events/s, ${pct(perCpu(x) / perCpu(r))} per CPU-second. Target ≥ 80%: ${rate(x) >= 0.8 * rate(r) ? 'met' : 'missed'} in events/s, ${perCpu(x) >= 0.8 * perCpu(r) ? 'met' : 'missed'} per CPU-second.`,
     ),
+    `- For reference, the SDK's emitMany() is ${pct(rate(m) / rate(e))} in events/s and ${pct(perCpu(m) / perCpu(e))} per CPU-second of raw kafkajs that Avro-encodes each event as it sends it (${int(perCpu(e))} events per CPU-second).`,
     `- Machine: ${load}.`,
   ].join('\n');
   const report = `# Collector and SDK throughput
@@ -442,7 +498,7 @@ Method: each producer is a process of its own pinned to CPU 0 (\`taskset -c 0\`)
 the load generator (autocannon, ${CONNECTIONS} connections, unique event ids in every request) are pinned to CPU 1;
 the broker and the registry float over both. The producers take turns in ${SLICE_SECONDS}-second slices,
 ${ROUNDS} measured rounds after one warm-up round, so that load from outside the benchmark falls on all
-four alike. "events/s" counts events acknowledged by Kafka (acks=all) — for the collector, events
+five alike. "events/s" counts events acknowledged by Kafka (acks=all) — for the collector, events
 answered \`accepted\` — over the slices' wall-clock time; "CPU used" is the producer process's own user +
 system time over the same slices, so "events per CPU-second" is what one core would sustain if the
 process had it to itself. Mix per 100 events: 40 search impressions of 12 products, 40 clicks,

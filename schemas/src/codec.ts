@@ -59,40 +59,33 @@ export class EventCodec {
     return id;
   }
 
-  /** Validates and encodes; an invalid value throws SCH_INVALID_VALUE naming every bad field path. */
+  /**
+   * Validates and encodes; an invalid value throws SCH_INVALID_VALUE naming every bad field path.
+   * One pass: avsc's writers check each value as they write it (see WireEncoder), so the separate
+   * validation walk runs only for a value that was refused, to name its fields.
+   */
   async encode<V>(spec: TopicSpec<V>, value: V): Promise<Buffer> {
-    const type = avroTypeOf(spec);
-    if (!type.isValid(value)) {
-      const problems = validate(spec, value);
-      throw new SchemaError(
-        SchemaErrorCode.INVALID_VALUE,
-        `invalid ${spec.id} value: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ')}`,
-      );
-    }
-    // The id is the registry's id of exactly this schema (connect() looked it up), so our compiled
-    // type writes the Confluent wire format without a call to the client.
-    return this.#encoder.encode(type, this.writerId(spec), value);
+    return this.encodeSync(spec, value);
   }
 
   /**
-   * Encodes a value the caller built itself from typed data (the ranker's feature log) without the
-   * separate validation pass of encode(): avsc's writers check each field's type as they write it,
-   * so an invalid value still fails, with the same SCH_INVALID_VALUE error naming the bad fields.
-   * Saves a full traversal of large records (a ranking's ~6,600 feature doubles). Arrays of doubles
-   * may be Float64Arrays (BuiltValue), written in one copy each.
+   * encode() for a value the caller built itself from typed data (the ranker's feature log): arrays of
+   * doubles may be Float64Arrays (BuiltValue), written in one copy each.
    */
   async encodeBuilt<V>(spec: TopicSpec<V>, value: BuiltValue<V>): Promise<Buffer> {
+    return this.encodeSync(spec, value);
+  }
+
+  /** encode() without the promise, for callers on a hot path (the storefront SDK). */
+  encodeSync<V>(spec: TopicSpec<V>, value: V | BuiltValue<V>): Buffer {
     const type = avroTypeOf(spec);
+    const writerId = this.writerId(spec);
     try {
-      return this.#encoder.encode(type, this.writerId(spec), value);
+      // The id is the registry's id of exactly this schema (connect() looked it up), so our compiled
+      // type writes the Confluent wire format without a call to the client.
+      return this.#encoder.encode(type, writerId, value);
     } catch (cause) {
-      if (cause instanceof SchemaError) throw cause;
-      const problems = validate(spec, value);
-      throw new SchemaError(
-        SchemaErrorCode.INVALID_VALUE,
-        `invalid ${spec.id} value: ${problems.map((p) => `${p.path}: ${p.reason}`).join('; ') || (cause as Error).message}`,
-        { cause },
-      );
+      throw invalidValue(spec, value, cause);
     }
   }
 
@@ -171,13 +164,21 @@ function fullName(schema: unknown): string {
   return name.includes('.') ? name : `${namespace}.${name}`;
 }
 
+/** SCH_INVALID_VALUE for a value avsc refused to write, naming every field path at which it fails the schema. */
+export function invalidValue(spec: TopicSpecBase, value: unknown, cause?: unknown): SchemaError {
+  const problems = validate(spec, value);
+  const reasons =
+    problems.map((p) => `${p.path}: ${p.reason}`).join('; ') || String((cause as Error | undefined)?.message);
+  return new SchemaError(SchemaErrorCode.INVALID_VALUE, `invalid ${spec.id} value: ${reasons}`, { cause });
+}
+
 export interface ValueProblem {
   readonly path: string;
   readonly reason: string;
 }
 
 /** Every field path at which `value` fails the topic's schema, with the expected type. */
-export function validate<V>(spec: TopicSpec<V>, value: unknown): ValueProblem[] {
+export function validate(spec: Pick<TopicSpecBase, 'schemaFile'>, value: unknown): ValueProblem[] {
   const problems: ValueProblem[] = [];
   avroTypeOf(spec).isValid(value, {
     errorHook: (path, _value, type) => {

@@ -6,13 +6,12 @@ import {
   type RetryOptions,
   type TopicMessages,
 } from 'kafkajs';
-import { SearchOpError } from '@searchop/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   SchemaError,
   WireEncoder,
   avroTypeOf,
-  type SchemaErrorCode,
+  invalidValue,
   eventTypes,
   type EventCodec,
   type EventOf,
@@ -58,38 +57,50 @@ interface Route {
 
 /**
  * A buffered event. It is also the kafkajs Message (key, value) handed to sendBatch, so that an event
- * costs one object on its way through the buffer, not two.
+ * costs one object on its way through the buffer, not two. Its encoded record is a range of one of the
+ * encoder's slabs until the batch is sent; only then is `value` made (a Buffer object per buffered
+ * event, tens of thousands of them alive at a time, was a large part of the SDK's garbage collection).
  */
 interface Pending {
   readonly key: string;
-  readonly value: Buffer;
-  readonly topic: string;
+  value: Buffer | null;
+  readonly slab: Buffer;
+  readonly start: number;
+  readonly end: number;
   readonly eventId: string;
-  readonly type: EventType;
+  readonly route: Route;
   readonly call: Call;
   readonly index: number;
 }
 
 /**
  * What one emit() or emitMany() call waits on: settled when the last of its events is acknowledged
- * or failed, so that a rejection means no event of the call is still in flight.
+ * or failed, so that a rejection means no event of the call is still in flight. emit()'s Call
+ * (`outcomes` undefined) resolves with its one event's outcome, emitMany()'s with the list of them.
  */
 class Call {
-  readonly outcomes: EmitOutcome[];
+  readonly outcomes: EmitOutcome[] | undefined;
+  outcome: EmitOutcome = 'sent';
   remaining: number;
   error: unknown;
-  readonly #resolve: (outcomes: EmitOutcome[]) => void;
+  /** Resolves emitMany()'s promise with `outcomes`, or emit()'s with `outcome`. */
+  readonly #resolve: (value: never) => void;
   readonly #reject: (error: unknown) => void;
 
-  constructor(size: number, resolve: (outcomes: EmitOutcome[]) => void, reject: (error: unknown) => void) {
-    this.outcomes = new Array<EmitOutcome>(size);
-    this.remaining = size;
+  constructor(
+    size: number | undefined,
+    resolve: ((outcomes: EmitOutcome[]) => void) | ((outcome: EmitOutcome) => void),
+    reject: (error: unknown) => void,
+  ) {
+    this.outcomes = size === undefined ? undefined : new Array<EmitOutcome>(size);
+    this.remaining = size ?? 1;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
   settle(index: number, outcome: EmitOutcome): void {
-    this.outcomes[index] = outcome;
+    if (this.outcomes === undefined) this.outcome = outcome;
+    else this.outcomes[index] = outcome;
     if (--this.remaining === 0) this.#finish();
   }
 
@@ -99,8 +110,8 @@ class Call {
   }
 
   #finish(): void {
-    if (this.error === undefined) this.#resolve(this.outcomes);
-    else this.#reject(this.error);
+    if (this.error !== undefined) this.#reject(this.error);
+    else (this.#resolve as (value: unknown) => void)(this.outcomes ?? this.outcome);
   }
 }
 
@@ -237,21 +248,34 @@ export class StorefrontClient {
     try {
       if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
       const route = this.#route(type);
-      // The compiled check first; the path-collecting one only for a value that fails it.
-      if (!route.avro.isValid(event)) return this.#refuse(route, event, '');
-      const value = this.#encoder.encode(route.avro, route.writerId, event);
+      const encoder = this.#encoder;
+      let start: number;
+      try {
+        // Validates as it writes (see WireEncoder): an invalid event throws here and yields no bytes.
+        start = encoder.write(route.avro, route.writerId, event);
+      } catch (cause) {
+        return Promise.reject(this.#refusal(route, event, '', cause));
+      }
       const eventId = (event as { event_id: string }).event_id;
       if (this.#recent?.seen(eventId)) {
         this.#duplicates.inc({ type });
         return Promise.resolve('duplicate');
       }
-      const key = String((event as unknown as Record<string, unknown>)[route.keyField]);
-      return new Promise<EmitOutcome>((resolve, reject) => {
-        const call = new Call(1, (outcomes) => resolve(outcomes[0]!), reject);
-        const pending: Pending = { key, value, topic: route.topic, eventId, type, call, index: 0 };
-        if (this.outstanding < this.#maxBuffered) this.#push(pending);
-        else void this.#pushWhenRoom([pending], 0);
-      });
+      const { promise, resolve, reject } = Promise.withResolvers<EmitOutcome>();
+      const pending: Pending = {
+        key: String((event as unknown as Record<string, unknown>)[route.keyField]),
+        value: null,
+        slab: encoder.slab,
+        start,
+        end: encoder.end,
+        eventId,
+        route,
+        call: new Call(undefined, resolve, reject),
+        index: 0,
+      };
+      if (this.outstanding < this.#maxBuffered) this.#push(pending);
+      else void this.#pushWhenRoom([pending], 0);
+      return promise;
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -271,34 +295,50 @@ export class StorefrontClient {
       if (this.#closed) throw new ProducerError(ProducerErrorCode.CLOSED, 'the storefront client is closed');
       const n = events.length;
       if (n === 0) return Promise.resolve([]);
-      const routes = new Array<Route>(n);
-      const values = new Array<Buffer>(n);
+      const { promise, resolve, reject } = Promise.withResolvers<EmitOutcome[]>();
+      const call = new Call(n, resolve, reject);
+      const encoder = this.#encoder;
+      const encoded = new Array<Pending>(n);
       for (let i = 0; i < n; i++) {
-        const { type, event } = events[i]!;
-        const route = this.#route(type);
-        if (!route.avro.isValid(event)) return this.#refuse(route, event, `events[${i}]:`);
-        routes[i] = route;
-        values[i] = this.#encoder.encode(route.avro, route.writerId, event);
-      }
-      return new Promise<EmitOutcome[]>((resolve, reject) => {
-        const call = new Call(n, resolve, reject);
-        const pending: Pending[] = [];
-        const now = Date.now();
-        for (let i = 0; i < n; i++) {
-          const event = events[i]!.event as unknown as Record<string, unknown>;
-          const route = routes[i]!;
-          const eventId = event['event_id'] as string;
-          if (this.#recent?.seen(eventId, now)) {
-            this.#duplicates.inc({ type: route.type });
-            call.settle(i, 'duplicate');
-            continue;
-          }
-          const key = String(event[route.keyField]);
-          pending.push({ key, value: values[i]!, topic: route.topic, eventId, type: route.type, call, index: i });
+        const request = events[i]!;
+        const event = request.event as unknown as Record<string, unknown>;
+        const route = this.#route(request.type);
+        let start: number;
+        try {
+          start = encoder.write(route.avro, route.writerId, event);
+        } catch (cause) {
+          // Nothing of the list was taken: not its events, not their ids; the call's promise is dropped.
+          return Promise.reject(this.#refusal(route, event, `events[${i}]: `, cause));
         }
-        if (this.outstanding + pending.length <= this.#maxBuffered) for (const p of pending) this.#push(p);
-        else void this.#pushWhenRoom(pending, 0);
-      });
+        encoded[i] = {
+          key: String(event[route.keyField]),
+          value: null,
+          slab: encoder.slab,
+          start,
+          end: encoder.end,
+          eventId: event['event_id'] as string,
+          route,
+          call,
+          index: i,
+        };
+      }
+      const recent = this.#recent;
+      let pending = encoded;
+      if (recent !== undefined) {
+        pending = [];
+        const now = Date.now();
+        for (const p of encoded) {
+          if (recent.seen(p.eventId, now)) {
+            this.#duplicates.inc({ type: p.route.type });
+            call.settle(p.index, 'duplicate');
+          } else {
+            pending.push(p);
+          }
+        }
+      }
+      if (this.outstanding + pending.length <= this.#maxBuffered) this.#pushAll(pending);
+      else void this.#pushWhenRoom(pending, 0);
+      return promise;
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -324,15 +364,10 @@ export class StorefrontClient {
     return route;
   }
 
-  /** Rejects with the codec's SCH_INVALID_VALUE, which names every field that fails the schema. */
-  async #refuse(route: Route, event: unknown, where: string): Promise<never> {
-    try {
-      await this.#codec.encode(route.spec, event);
-    } catch (error) {
-      if (where === '' || !(error instanceof SearchOpError)) throw error;
-      throw new SchemaError(error.code as SchemaErrorCode, `${where} ${error.message}`, { cause: error });
-    }
-    throw new ProducerError(ProducerErrorCode.INPUT_INVALID, `invalid ${route.spec.id} value`);
+  /** The codec's SCH_INVALID_VALUE for an event avsc refused to write, naming every field that fails the schema. */
+  #refusal(route: Route, event: unknown, where: string, cause: unknown): SchemaError {
+    const error = invalidValue(route.spec, event, cause);
+    return where === '' ? error : new SchemaError(error.code, `${where}${error.message}`, { cause: error });
   }
 
   /**
@@ -359,6 +394,14 @@ export class StorefrontClient {
   #push(pending: Pending): void {
     this.#buffer.push(pending);
     if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
+    else this.#scheduleSend(this.#lingerMs);
+  }
+
+  #pushAll(pending: readonly Pending[]): void {
+    if (pending.length === 0) return;
+    const buffer = this.#buffer;
+    for (const p of pending) buffer.push(p);
+    if (buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
     else this.#scheduleSend(this.#lingerMs);
   }
 
@@ -418,9 +461,10 @@ export class StorefrontClient {
   async #send(batch: Pending[]): Promise<void> {
     const byTopic = new Map<string, Pending[]>();
     for (const p of batch) {
-      const messages = byTopic.get(p.topic);
+      p.value = p.slab.subarray(p.start, p.end);
+      const messages = byTopic.get(p.route.topic);
       if (messages) messages.push(p);
-      else byTopic.set(p.topic, [p]);
+      else byTopic.set(p.route.topic, [p]);
     }
     const topicMessages: TopicMessages[] = [];
     for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
@@ -469,6 +513,6 @@ export class StorefrontClient {
 /** One counter update per event type of a batch, not one per event. */
 function countByType(counter: Counter<'type'>, batch: readonly Pending[]): void {
   const counts = new Map<EventType, number>();
-  for (const p of batch) counts.set(p.type, (counts.get(p.type) ?? 0) + 1);
+  for (const p of batch) counts.set(p.route.type, (counts.get(p.route.type) ?? 0) + 1);
   for (const [type, n] of counts) counter.inc({ type }, n);
 }

@@ -6,7 +6,6 @@ import {
   validate,
   type EventOf,
   type EventType,
-  type TopicSpec,
   type ValueProblem,
 } from '@searchop/schemas';
 import { formatDuration, parseIsoDateTime } from './timestamps.ts';
@@ -93,7 +92,7 @@ export function validateEvent(raw: unknown, now: number, limits: ValidationLimit
     const reported = problems.map((p) => p.path);
     // A derived normalized_query is only missing because query is; the query problem says so.
     if (raw['normalized_query'] === undefined) reported.push('normalized_query');
-    for (const problem of validate(eventTypes[type] as TopicSpec<unknown>, value)) {
+    for (const problem of validate(eventTypes[type], value)) {
       if (!reported.some((path) => problem.path === path || problem.path.startsWith(`${path}.`)))
         problems.push(problem);
     }
