@@ -28,7 +28,7 @@ import { EventCodec, deployedTopic, keyLayout, provision, topics, type TopicSpec
 import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
 import { FeatureWriter } from '../stream-processors/src/features/feature-writer.ts';
 import { random, storefrontEvent as event } from './storefront-mix.ts';
-import { histogramQuantileBetween, scrape, total } from '../stack/src/pipeline/metrics-scrape.ts';
+import { histogramCount, histogramQuantileBetween, scrape, total } from '../stack/src/pipeline/metrics-scrape.ts';
 
 const { values } = parseArgs({
   options: {
@@ -199,10 +199,10 @@ for (const rate of RATES) {
   const caughtUpMs = Date.now() - produceEnd;
   const after = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
   const quantile = (q: number) => histogramQuantileBetween(before, after, 'searchop_feature_freshness_seconds', q);
-  // The phase's batches: how many, and their mean time from hand-over to commit.
-  const delta = (name: string) => total(after, name) - total(before, name);
-  const batches = delta('searchop_consumer_batch_duration_seconds_count');
-  const batchMs = (delta('searchop_consumer_batch_duration_seconds_sum') / Math.max(batches, 1)) * 1000;
+  // The phase's batches: how many, and their median time from hand-over to commit.
+  const batchHistogram = 'searchop_consumer_batch_duration_seconds';
+  const batches = histogramCount(after, batchHistogram) - histogramCount(before, batchHistogram);
+  const batchMs = (histogramQuantileBetween(before, after, batchHistogram, 0.5) ?? 0) * 1000;
   freshness.push({ asked: rate, achieved, p50: quantile(0.5), p99: quantile(0.99), caughtUpMs, batches, batchMs });
 }
 processor.kill('SIGTERM');
@@ -258,7 +258,7 @@ const table = `| measure | result | target |
 ${freshness
   .map(
     (f) =>
-      `| freshness at ${f.achieved.toFixed(0)} events/s produced for ${SECONDS} s (asked ${f.asked}; caught up ${(f.caughtUpMs / 1000).toFixed(1)} s after the last; ${f.batches} batches of ${((f.asked * SECONDS) / Math.max(f.batches, 1)).toFixed(0)} events, ${f.batchMs.toFixed(0)} ms each from hand-over to commit) | p50 ${ms(f.p50)}, p99 ${ms(f.p99)} | p99 ≤ 500 ms at 10,000 events/s |\n`,
+      `| freshness at ${f.achieved.toFixed(0)} events/s produced for ${SECONDS} s (asked ${f.asked}; caught up ${(f.caughtUpMs / 1000).toFixed(1)} s after the last; ${f.batches} batches of ${((f.asked * SECONDS) / Math.max(f.batches, 1)).toFixed(0)} events, median ${f.batchMs.toFixed(0)} ms from hand-over to commit) | p50 ${ms(f.p50)}, p99 ${ms(f.p99)} | p99 ≤ 500 ms at 10,000 events/s |\n`,
   )
   .join(
     '',

@@ -48,6 +48,11 @@ export function histogramBuckets(metrics: Scrape, name: string): [le: number, co
   return [...buckets].sort((a, b) => a[0] - b[0]);
 }
 
+/** A histogram's observation count over all its series (its +Inf bucket). */
+export function histogramCount(metrics: Scrape, name: string): number {
+  return histogramBuckets(metrics, name).at(-1)?.[1] ?? 0;
+}
+
 /** A quantile of a histogram over all its series, linear inside the bucket as PromQL's histogram_quantile. */
 export function histogramQuantile(metrics: Scrape, name: string, q: number): number | undefined {
   return bucketsQuantile(histogramBuckets(metrics, name), q);
