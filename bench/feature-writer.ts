@@ -4,9 +4,11 @@
  * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
- *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000]
+ *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2]
+ * Results: stdout and bench/results/feature-writer.md.
  */
-import { loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
 import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
@@ -14,10 +16,15 @@ import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/featu
 import { random, storefrontEvent } from './storefront-mix.ts';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '50000' }, batch: { type: 'string', default: '5000' } },
+  options: {
+    events: { type: 'string', default: '50000' },
+    batch: { type: 'string', default: '5000,20000' },
+    rounds: { type: 'string', default: '2' },
+  },
 });
 const N = Number(values.events);
-const BATCH = Number(values.batch);
+const BATCHES = values.batch.split(',').map(Number);
+const ROUNDS = Number(values.rounds);
 const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
 
 const start = Date.now() - 7 * 86_400_000;
@@ -41,27 +48,46 @@ async function redisCpu(): Promise<number> {
   return field('used_cpu_user') + field('used_cpu_sys');
 }
 
-const prefix = `benchfw:${Date.now().toString(36)}:`;
-const writer = new FeatureWriter(redis, keyLayout(prefix));
-const cpu0 = process.cpuUsage();
-const redis0 = await redisCpu();
-const wall0 = performance.now();
-let applied = 0;
-for (let i = 0; i < N; i += BATCH) applied += (await writer.applyBehaviour(events.slice(i, i + BATCH))).applied;
-const wall = (performance.now() - wall0) / 1000;
-const cpu = process.cpuUsage(cpu0);
-const nodeSeconds = (cpu.user + cpu.system) / 1e6;
-const redisSeconds = (await redisCpu()) - redis0;
-console.log(
-  `${N} events in batches of ${BATCH}: ${(N / wall).toFixed(0)} events/s wall; ` +
-    `writer ${((nodeSeconds / N) * 1e6).toFixed(1)} µs CPU per event (${(N / nodeSeconds).toFixed(0)} per CPU-second); ` +
-    `Redis ${((redisSeconds / N) * 1e6).toFixed(1)} µs per event; ${(applied / (N / BATCH)).toFixed(0)} keys written per batch ` +
-    `(${(applied / N).toFixed(2)} per event); load ${loadavg()[0]!.toFixed(1)}`,
-);
-let cursor = '0';
-do {
-  const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-  cursor = next;
-  if (keys.length > 0) await redis.unlink(...keys);
-} while (cursor !== '0');
+/** One pass over the events in batches of `batch`, on keys of its own; the keys are deleted after. */
+async function run(batch: number): Promise<string> {
+  const prefix = `benchfw:${Date.now().toString(36)}:${batch}:`;
+  const writer = new FeatureWriter(redis, keyLayout(prefix));
+  const cpu0 = process.cpuUsage();
+  const redis0 = await redisCpu();
+  const wall0 = performance.now();
+  let applied = 0;
+  for (let i = 0; i < N; i += batch) applied += (await writer.applyBehaviour(events.slice(i, i + batch))).applied;
+  const wall = (performance.now() - wall0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const nodeSeconds = (cpu.user + cpu.system) / 1e6;
+  const redisSeconds = (await redisCpu()) - redis0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  const row =
+    `| ${batch.toLocaleString('en')} | ${(applied / N).toFixed(2)} | ${(N / wall).toFixed(0)} | ` +
+    `${((nodeSeconds / N) * 1e6).toFixed(1)} (${(N / nodeSeconds).toFixed(0)} per CPU-second) | ` +
+    `${((redisSeconds / N) * 1e6).toFixed(1)} |`;
+  console.log(row);
+  return row;
+}
+
+const loadAtStart = loadavg()[0]!.toFixed(1);
+const header = `| batch (events) | keys written per event | events/s (wall) | writer CPU µs per event | Redis CPU µs per event |
+| ---: | ---: | ---: | ---: | ---: |`;
+console.log(header);
+const rows: string[] = [];
+// Alternating rounds, so that load from outside falls on every batch size alike.
+for (let round = 0; round < ROUNDS; round++) for (const batch of BATCHES) rows.push(await run(batch));
 await redis.quit();
+writeFileSync(
+  'bench/results/feature-writer.md',
+  `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}\`, ` +
+    `${new Date().toISOString()}, ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
+    `load average ${loadAtStart} at the start and ${loadavg()[0]!.toFixed(1)} at the end. The FeatureWriter alone ` +
+    `(no Kafka) on the feature-processor benchmark's mix (bench/storefront-mix.ts), event times over 7 days; ` +
+    `Redis CPU from INFO (a shared Redis counts other clients too).\n\n${header}\n${rows.join('\n')}\n`,
+);

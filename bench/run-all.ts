@@ -7,7 +7,7 @@
  *   npm run bench -- --skip trainer
  *   npm run bench -- --collect                      no run: plots and BENCHMARKS.md from bench/results only
  *
- * A benchmark is any bench/*.ts other than this runner and plot.ts; each runs as
+ * A benchmark is any bench/*.ts other than this runner, plot.ts and the helpers in NOT_BENCHMARKS; each runs as
  * `node bench/<name>.ts` with its own defaults and the caller's environment (KAFKA_BROKERS,
  * SCHEMA_REGISTRY_URL, REDIS_URL for those that need services), writes bench/results/<name>.md, and
  * may leave bench/results/*.samples.json for plots (bench/plot.ts).
@@ -30,8 +30,8 @@ const repo = dirname(here);
 export const MARKER =
   '<!-- Generated below by `npm run bench` (bench/run-all.ts) from bench/results/*.md and *.png: edit those, not this part. -->';
 /** The order of sections in BENCHMARKS.md: the path of an event, then everything else alphabetically. */
-const BENCH_ORDER = ['collector-and-sdk', 'feature-processor', 'trainer', 'ranker'];
-const NOT_BENCHMARKS = new Set(['run-all', 'plot']);
+const BENCH_ORDER = ['collector-and-sdk', 'feature-processor', 'feature-writer', 'trainer', 'ranker'];
+const NOT_BENCHMARKS = new Set(['run-all', 'plot', 'cpuprofile-summary', 'storefront-mix']);
 
 export function benchmarks(): string[] {
   const names = readdirSync(here)
