@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { createKafka } from '@searchop/runtime';
 import { serviceClients } from '@searchop/runtime/testing';
 import { EventCodec, eventTypes, provision, type EventType, type TopicSpec, deployedTopic } from '@searchop/schemas';
-import { Partitioners, type Message, type TopicMessages } from 'kafkajs';
+import { Partitioners, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { validateEvent } from '../producers/src/collector/validation/event.ts';
 import { StorefrontClient, type EmitRequest } from '../producers/src/sdk/storefront-client.ts';
 
@@ -140,13 +140,7 @@ async function rawWorker(prefix: string): Promise<(seconds: number) => Promise<S
     }
   }
   const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  const producer = createKafka(config, logger, 'bench-raw').producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
+  const producer = await rawProducer('bench-raw');
   return (seconds) =>
     measure(seconds, async (deadline) => {
       let events = 0;
@@ -158,19 +152,25 @@ async function rawWorker(prefix: string): Promise<(seconds: number) => Promise<S
     });
 }
 
-async function rawEncodingWorker(prefix: string): Promise<(seconds: number) => Promise<Slice>> {
-  const { codec, topicNames } = await connectCodec(prefix);
-  const templates = sdkEvents(eventMix(Date.now())).map(({ type, event }) => {
-    const spec = eventTypes[type] as unknown as TopicSpec<unknown>;
-    return { spec, topic: topicNames[spec.id]!, event };
-  });
-  const producer = createKafka(config, logger, 'bench-raw-encoding').producer({
+/** A plain kafkajs producer with the SDK's producer settings (idempotent, one request in flight). */
+async function rawProducer(clientId: string): Promise<Producer> {
+  const producer = createKafka(config, logger, clientId).producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
+  return producer;
+}
+
+async function rawEncodingWorker(prefix: string): Promise<(seconds: number) => Promise<Slice>> {
+  const { codec, topicNames } = await connectCodec(prefix);
+  const templates = sdkEvents(eventMix(Date.now())).map(({ type, event }) => {
+    const spec = eventTypes[type] as unknown as TopicSpec<unknown>;
+    return { spec, topic: topicNames[spec.id]!, event };
+  });
+  const producer = await rawProducer('bench-raw-encoding');
   let n = 0;
   return (seconds) =>
     measure(seconds, async (deadline) => {
