@@ -27,7 +27,7 @@ import { serviceClients } from '@searchop/runtime/testing';
 import { EventCodec, deployedTopic, keyLayout, provision, topics, type TopicSpec } from '@searchop/schemas';
 import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
 import { FeatureWriter } from '../stream-processors/src/features/feature-writer.ts';
-import { random, storefrontEvent as event } from './storefront-mix.ts';
+import { random, redisCpuSeconds, storefrontEvent as event } from './feature-bench-shared.ts';
 import { histogramCount, histogramQuantileBetween, scrape, total } from '../stack/src/pipeline/metrics-scrape.ts';
 
 const { values } = parseArgs({
@@ -89,10 +89,7 @@ function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
-const redisCpu = async () => {
-  const info = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
-};
+const redisCpu = () => redisCpuSeconds(redis);
 
 // a1. raw consumer that only decodes.
 async function rawDecode(): Promise<{ rate: number; perCpuSecond: number }> {

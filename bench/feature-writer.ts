@@ -1,6 +1,6 @@
 /**
  * FeatureWriter in isolation (no Kafka): the feature processor's Redis work for N events of the
- * feature benchmarks' storefront mix (storefront-mix.ts), applied in batches as the consumer hands them over;
+ * feature benchmarks' storefront mix (feature-bench-shared.ts), applied in batches as the consumer hands them over;
  * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
 import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
 import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
-import { random, storefrontEvent } from './storefront-mix.ts';
+import { random, redisCpuSeconds, storefrontEvent } from './feature-bench-shared.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,11 +42,7 @@ for (let i = 0; i < N; i++) {
   events.push({ spec: specOf[event.type], partition, offset: offsets[partition]!++, event });
 }
 
-async function redisCpu(): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1]);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
+const redisCpu = () => redisCpuSeconds(redis);
 
 /** One pass over the events in batches of `batch`, on keys of its own; the keys are deleted after. */
 async function run(batch: number): Promise<string> {
@@ -88,6 +84,6 @@ writeFileSync(
   `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}\`, ` +
     `${new Date().toISOString()}, ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
     `load average ${loadAtStart} at the start and ${loadavg()[0]!.toFixed(1)} at the end. The FeatureWriter alone ` +
-    `(no Kafka) on the feature-processor benchmark's mix (bench/storefront-mix.ts), event times over 7 days; ` +
+    `(no Kafka) on the feature-processor benchmark's mix (bench/feature-bench-shared.ts), event times over 7 days; ` +
     `Redis CPU from INFO (a shared Redis counts other clients too).\n\n${header}\n${rows.join('\n')}\n`,
 );

@@ -31,7 +31,7 @@ export const MARKER =
   '<!-- Generated below by `npm run bench` (bench/run-all.ts) from bench/results/*.md and *.png: edit those, not this part. -->';
 /** The order of sections in BENCHMARKS.md: the path of an event, then everything else alphabetically. */
 const BENCH_ORDER = ['collector-and-sdk', 'feature-processor', 'feature-writer', 'trainer', 'ranker'];
-const NOT_BENCHMARKS = new Set(['run-all', 'plot', 'cpuprofile-summary', 'storefront-mix']);
+const NOT_BENCHMARKS = new Set(['run-all', 'plot', 'cpuprofile-summary', 'feature-bench-shared']);
 
 export function benchmarks(): string[] {
   const names = readdirSync(here)

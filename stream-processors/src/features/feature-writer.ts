@@ -279,18 +279,19 @@ export class FeatureWriter {
     while (n < group.length) n *= 2;
     const keys = group.map((i) => entities[i]!.key);
     while (keys.length < n) keys.push(keys[keys.length - 1]!);
+    const lengths = group.map((i) => encodedStateLength(entities[i]!.state!));
     let size = 0;
-    for (const i of group) size += 6 + entities[i]!.stamp.length + encodedStateLength(entities[i]!.state!);
+    group.forEach((i, k) => (size += 6 + entities[i]!.stamp.length + lengths[k]!));
     const blob = Buffer.allocUnsafe(size);
     let at = 0;
-    for (const i of group) {
+    group.forEach((i, k) => {
       const entity = entities[i]!;
       at = blob.writeUInt16LE(entity.stamp.length, at);
       at += blob.write(entity.stamp, at, 'latin1');
-      const start = blob.writeUInt32LE(encodedStateLength(entity.state!), at);
+      const start = blob.writeUInt32LE(lengths[k]!, at);
       at = encodeStateInto(entity.state!, blob, start);
       stamps[i] = stateStamp(blob, start);
-    }
+    });
     const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`searchopCompareAndSetStates${n}`]!;
     return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, group.length, blob);
   }

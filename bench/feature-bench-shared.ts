@@ -1,11 +1,19 @@
 /**
- * The storefront mix of the feature benchmarks (bench/feature-processor.ts, bench/feature-writer.ts):
+ * What the feature benchmarks (bench/feature-processor.ts, bench/feature-writer.ts) share: Redis's CPU
+ * time, and their storefront mix:
  * 20,000 products and 5,000 queries with a skewed (cubed-uniform) popularity; per 10 events, 5
  * impressions of 12 products, 4 clicks, 1 add-to-cart or purchase. Seeded: the same run gives the same
  * events (ids aside).
  */
 import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '@searchop/runtime';
 import type { BehaviourEvent } from '@searchop/schemas';
+
+/** CPU seconds (user + system) Redis has used since it started (INFO cpu; a shared Redis counts every client). */
+export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const info = await redis.info('cpu');
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]);
+}
 
 let seed = 1;
 export const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
