@@ -82,10 +82,13 @@ export function kafkaService(settings: StackSettings): StackService {
     async warmUp() {
       // The first group join and the first transaction on a fresh cluster create the internal
       // topics and meet "coordinator is loading" errors; do both once here instead of in a client.
+      // On a loaded machine the coordinator can take longer than kafkajs's default retry budget
+      // (~10 s; seen as NOT_COORDINATOR_FOR_GROUP from describeGroups): allow about a minute.
       const kafka = new Kafka({
         clientId: 'searchop-stack',
         brokers: [settings.kafkaBrokers],
         logLevel: logLevel.NOTHING,
+        retry: { retries: 12, maxRetryTime: 10_000 },
       });
       const admin = kafka.admin();
       const producer = kafka.producer({
