@@ -37,14 +37,21 @@ const profile = JSON.parse(await readFile(positionals[0]!, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const selfUs = new Map<number, number>();
 const fromUs = Number(values.from) * 1e6;
+// A gap far longer than the sampling interval (the process descheduled or stopped, the sampler
+// starved) is not time the sampled function ran: attribute at most MAX_GAP_FACTOR intervals to it.
+const MAX_GAP_FACTOR = 20;
+const sortedDeltas = profile.timeDeltas.filter((d) => d > 0).sort((a, b) => a - b);
+const maxDeltaUs = MAX_GAP_FACTOR * (sortedDeltas[sortedDeltas.length >> 1] ?? 1000);
+let unsampledUs = 0;
 let elapsedUs = 0;
 for (let i = 0; i < profile.samples.length; i++) {
   elapsedUs += profile.timeDeltas[i] ?? 0;
   if (elapsedUs < fromUs) continue;
   const id = profile.samples[i]!;
   // A sample's delta is the time until the next sample: attribute it to this sample's node.
-  const delta = profile.timeDeltas[i + 1] ?? 0;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, delta));
+  const delta = Math.max(0, profile.timeDeltas[i + 1] ?? 0);
+  unsampledUs += Math.max(0, delta - maxDeltaUs);
+  selfUs.set(id, (selfUs.get(id) ?? 0) + Math.min(delta, maxDeltaUs));
 }
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 const idleUs = [...selfUs]
@@ -80,7 +87,7 @@ for (const [id, us] of selfUs) {
 const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
 const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
 console.log(
-  `profile: ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (idle ${(idleUs / 1e6).toFixed(1)} s); shares of busy time`,
+  `profile: ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (idle ${(idleUs / 1e6).toFixed(1)} s, unsampled gaps ${(unsampledUs / 1e6).toFixed(1)} s); shares of busy time`,
 );
 console.log('\nby area (self time):');
 for (const [a, us] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, 20)) console.log(`${ms(us)} ${pct(us)}  ${a}`);

@@ -48,9 +48,10 @@ import { randomEnsemble } from '../ranker/src/testing/lightgbm-text.ts';
 import { candidatesFor, seededRandom, writeWorld, type World } from '../ranker/src/testing/synthetic-world.ts';
 import { RedisFeatureStore } from '../ranker/src/feature-store/redis-feature-store.ts';
 import { buildFeatureMatrix } from '../ranker/src/scoring/feature-matrix.ts';
-import { isCandidateProblem, readCandidates } from '../ranker/src/scoring/candidates.ts';
+import { isCandidateProblem, readCandidates, type CandidateInput } from '../ranker/src/scoring/candidates.ts';
 import { rankSchemas } from '../ranker/src/routes/rank-schemas.ts';
 import { DEFAULT_SETTINGS } from '../ranker/src/config.ts';
+import { loadRankingModel } from '../ranker/src/model/load-model.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');
@@ -82,6 +83,8 @@ const { values: args } = parseArgs({
     'feature-log': { type: 'string', default: 'on' },
     out: { type: 'string', default: join(here, 'results', 'ranker.md') },
     'baseline-server': { type: 'string' },
+    /** Internal: the onnxruntime-alone child (a directory with the model and the feature rows). */
+    'onnx-floor': { type: 'string' },
     sizes: { type: 'string', default: '10,100,1000' },
     'cpu-prof': { type: 'string' },
     /** "off" skips the bare Fastify comparison (profiling runs). */
@@ -92,6 +95,8 @@ const SIZES = args.sizes.split(',').map(Number);
 
 if (args['baseline-server'] !== undefined) {
   await baselineServer(args['baseline-server']);
+} else if (args['onnx-floor'] !== undefined) {
+  await onnxFloor(args['onnx-floor']);
 } else if (process.env['BENCH_PINNED'] !== '1') {
   // The load generator and Redis take CPU 1; the server under test gets CPU 0 to itself.
   const child = spawn(
@@ -129,6 +134,60 @@ async function baselineServer(payloadFile: string): Promise<void> {
   );
   const address = await app.listen({ host: '127.0.0.1', port: Number(process.env['BASELINE_PORT']) });
   console.log(`baseline listening ${address}`);
+}
+
+/**
+ * The floor of any ranker that scores with this model on this core: onnxruntime alone, loaded by the
+ * ranker's own loader (same session options), scoring the very feature rows the ranker built for the
+ * benchmark's requests, one call after another, no HTTP, Redis or feature log. Writes floor.json.
+ */
+async function onnxFloor(dir: string): Promise<void> {
+  const seconds = Number(args.seconds);
+  const model = await loadRankingModel(join(dir, 'model.onnx'), 1, { intraOpThreads: 1 });
+  const out: Record<string, Floor> = {};
+  for (const k of SIZES) {
+    const bytes = await readFile(join(dir, `rows-${k}.f64`));
+    const all = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+    const perMatrix = k * FEATURE_COUNT;
+    const matrices = Array.from({ length: all.length / perMatrix }, (_, i) =>
+      all.slice(i * perMatrix, (i + 1) * perMatrix),
+    );
+    const pass = async (untilMs: number, times?: number[]) => {
+      let calls = 0;
+      while (performance.now() < untilMs) {
+        const started = performance.now();
+        await model.score(matrices[calls % matrices.length]!, k);
+        times?.push(performance.now() - started);
+        calls++;
+      }
+      return calls;
+    };
+    await pass(performance.now() + 1000); // warm-up
+    const times: number[] = [];
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const calls = await pass(started + (seconds / 2) * 1000, times);
+    const wallS = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    times.sort((a, b) => a - b);
+    out[String(k)] = {
+      cpuMs: (used.user + used.system) / 1000 / calls,
+      p50: times[Math.floor(times.length / 2)]!,
+      p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))]!,
+      perSecond: calls / wallS,
+    };
+  }
+  await writeFile(join(dir, 'floor.json'), JSON.stringify(out));
+}
+
+interface Floor {
+  /** CPU time of the process per scoring call. */
+  cpuMs: number;
+  /** Wall time of one call, ms. */
+  p50: number;
+  p99: number;
+  /** Calls per second, one after another on the pinned core. */
+  perSecond: number;
 }
 
 interface Measured {
@@ -246,6 +305,18 @@ async function main(): Promise<void> {
     ranker.kill('SIGTERM');
     await new Promise((resolve) => ranker.once('exit', resolve));
 
+    const floor = await measureOnnxFloor(
+      redis,
+      registry.modelPath(1),
+      join(registry.root, 'onnx-floor'),
+      bodies,
+      nowMs,
+    );
+    for (const k of SIZES) {
+      const f = floor[String(k)]!;
+      console.log(`onnxruntime alone k=${k}: cpu ${f.cpuMs.toFixed(2)} ms/call, ${f.perSecond.toFixed(0)} calls/s`);
+    }
+
     if (args.baseline !== 'off') {
       const baselinePort = 18_581;
       const baseline = await startPinned(
@@ -288,6 +359,7 @@ async function main(): Promise<void> {
       trees: model.trees.length,
       featureLog: featureLog.description,
       results,
+      floor,
     });
     await mkdir(dirname(args.out), { recursive: true });
     // The hand-written analysis below the figures (from the "<!-- analysis -->" marker on) is kept.
@@ -315,6 +387,42 @@ async function realisticModel(redis: ReturnType<typeof createRedis>, world: Worl
     for (let i = 0; i < matrix.length; i++) samples[i % FEATURE_COUNT]!.push(matrix[i]!);
   }
   return randomEnsemble(FEATURE_NAMES, samples, { trees: 300, leaves: 31, random: seededRandom(3) });
+}
+
+/** Runs the onnxruntime-alone child on CPU 0 over the feature rows of the benchmark's own requests. */
+async function measureOnnxFloor(
+  redis: ReturnType<typeof createRedis>,
+  modelPath: string,
+  dir: string,
+  bodies: Map<number, string[]>,
+  nowMs: number,
+): Promise<Record<string, Floor>> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.onnx'), await readFile(modelPath));
+  const store = new RedisFeatureStore(redis, keyLayout(PREFIX));
+  for (const k of SIZES) {
+    const rows: Float64Array[] = [];
+    for (const body of bodies.get(k)!.slice(0, 50)) {
+      const request = JSON.parse(body) as { query: string; candidates: CandidateInput[] };
+      const candidates = readCandidates(request.candidates);
+      if (isCandidateProblem(candidates)) throw new Error(candidates.message);
+      const queryTerms = terms(request.query);
+      const { snapshot } = await store.fetch(normalizeQuery(request.query), queryTerms, candidates.ids);
+      rows.push(buildFeatureMatrix(queryTerms, snapshot, candidates.retrievalScores, nowMs));
+    }
+    await writeFile(
+      join(dir, `rows-${k}.f64`),
+      Buffer.concat(rows.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength))),
+    );
+  }
+  const child = await startPinned(
+    'onnxruntime alone',
+    [fileURLToPath(import.meta.url), ...process.argv.slice(2), '--onnx-floor', dir],
+    {},
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the onnxruntime-alone measurement exited with ${code}`);
+  return JSON.parse(await readFile(join(dir, 'floor.json'), 'utf8')) as Record<string, Floor>;
 }
 
 /** With KAFKA_BROKERS and SCHEMA_REGISTRY_URL set: a topic of this run for the feature log, as in production. */
@@ -465,6 +573,7 @@ function renderReport(r: {
   trees: number;
   featureLog: string;
   results: { k: number; server: string; single: Measured; fixed: Measured; max: Measured; stages?: string }[];
+  floor: Record<string, Floor>;
 }): string {
   const cpu = cpus();
   const ms = (x: number) => x.toFixed(2);
@@ -473,6 +582,11 @@ function renderReport(r: {
       `| ${k} | ${server} | ${ms(single.serverP50)} / ${ms(single.serverP99)} | ${ms(fixed.serverP50)} / ${ms(fixed.serverP99)} | ${fixed.clientP50} / ${fixed.clientP99} | ${max.rps.toFixed(0)} | ${ms(max.serverP50)} / ${ms(max.serverP99)} | ${ms(fixed.cpuMs)} | ${single.non2xx + fixed.non2xx + max.non2xx} / ${single.unanswered + fixed.unanswered + max.unanswered} | ${single.degraded + fixed.degraded + max.degraded} |`,
   );
   const stages = r.results.filter((x) => x.stages).map((x) => `- ${x.k} candidates: ${x.stages}`);
+  const floorRows = Object.entries(r.floor).map(([k, f]) => {
+    const ranker = r.results.find((x) => x.server === 'ranker' && String(x.k) === k);
+    const share = ranker ? `${((100 * f.cpuMs) / ranker.fixed.cpuMs).toFixed(0)} %` : '-';
+    return `| ${k} | ${ms(f.cpuMs)} | ${ms(f.p50)} / ${ms(f.p99)} | ${f.perSecond.toFixed(0)} | ${share} |`;
+  });
   return [
     '# Ranker benchmark',
     '',
@@ -494,6 +608,12 @@ function renderReport(r: {
     '',
     `Where the ranker's time goes at ${FIXED_RATE}/s (means from its own histograms):`,
     ...stages,
+    '',
+    "The floor: onnxruntime alone, in a process of its own on the same core, loaded by the ranker's loader (same session options), scoring the feature rows of the same requests one call after another (no HTTP, Redis or feature log). Its calls/s bound the throughput of any ranker scoring with this model on one core.",
+    '',
+    "| candidates (rows per call) | onnxruntime alone, CPU ms per call | call p50 / p99 ms | calls/s | share of the ranker's CPU ms/request |",
+    '| --- | --- | --- | --- | --- |',
+    ...floorRows,
     '',
   ].join('\n');
 }
