@@ -69,38 +69,37 @@ interface Pending {
   readonly end: number;
   readonly eventId: string;
   readonly route: Route;
-  readonly call: Call;
+  /** What the event's outcome goes to: its emitMany() list (at `index`), or for emit() the event itself. */
+  readonly call: Caller;
   readonly index: number;
 }
 
+/** What waits on buffered events: told each one's outcome, or that Kafka did not acknowledge it. */
+interface Caller {
+  settle(index: number, outcome: EmitOutcome): void;
+  fail(error: unknown): void;
+}
+
 /**
- * What one emit() or emitMany() call waits on: settled when the last of its events is acknowledged
- * or failed, so that a rejection means no event of the call is still in flight. emit()'s Call
- * (`outcomes` undefined) resolves with its one event's outcome, emitMany()'s with the list of them.
+ * What one emitMany() call waits on: settled when the last of its events is acknowledged or failed,
+ * so that a rejection means no event of the list is still in flight; resolves with every outcome.
  */
-class Call {
-  readonly outcomes: EmitOutcome[] | undefined;
-  outcome: EmitOutcome = 'sent';
+class Call implements Caller {
+  readonly outcomes: EmitOutcome[];
   remaining: number;
   error: unknown;
-  /** Resolves emitMany()'s promise with `outcomes`, or emit()'s with `outcome`. */
-  readonly #resolve: (value: never) => void;
+  readonly #resolve: (outcomes: EmitOutcome[]) => void;
   readonly #reject: (error: unknown) => void;
 
-  constructor(
-    size: number | undefined,
-    resolve: ((outcomes: EmitOutcome[]) => void) | ((outcome: EmitOutcome) => void),
-    reject: (error: unknown) => void,
-  ) {
-    this.outcomes = size === undefined ? undefined : new Array<EmitOutcome>(size);
-    this.remaining = size ?? 1;
+  constructor(size: number, resolve: (outcomes: EmitOutcome[]) => void, reject: (error: unknown) => void) {
+    this.outcomes = new Array<EmitOutcome>(size);
+    this.remaining = size;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
   settle(index: number, outcome: EmitOutcome): void {
-    if (this.outcomes === undefined) this.outcome = outcome;
-    else this.outcomes[index] = outcome;
+    this.outcomes[index] = outcome;
     if (--this.remaining === 0) this.#finish();
   }
 
@@ -111,7 +110,52 @@ class Call {
 
   #finish(): void {
     if (this.error !== undefined) this.#reject(this.error);
-    else (this.#resolve as (value: unknown) => void)(this.outcomes ?? this.outcome);
+    else this.#resolve(this.outcomes);
+  }
+}
+
+/**
+ * emit()'s buffered event and what waits on it in one object: an emit() has one event, so its
+ * promise is settled by the event itself (one object fewer per event, alive until Kafka answers).
+ */
+class SingleEmit implements Pending, Caller {
+  readonly key: string;
+  value: Buffer | null = null;
+  readonly slab: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly eventId: string;
+  readonly route: Route;
+  readonly call: Caller = this;
+  readonly index = 0;
+  readonly #resolve: (outcome: EmitOutcome) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(
+    key: string,
+    encoder: WireEncoder,
+    start: number,
+    eventId: string,
+    route: Route,
+    resolve: (outcome: EmitOutcome) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.key = key;
+    this.slab = encoder.slab;
+    this.start = start;
+    this.end = encoder.end;
+    this.eventId = eventId;
+    this.route = route;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  settle(_index: number, outcome: EmitOutcome): void {
+    this.#resolve(outcome);
+  }
+
+  fail(error: unknown): void {
+    this.#reject(error);
   }
 }
 
@@ -262,17 +306,8 @@ export class StorefrontClient {
         return Promise.resolve('duplicate');
       }
       const { promise, resolve, reject } = Promise.withResolvers<EmitOutcome>();
-      const pending: Pending = {
-        key: String((event as unknown as Record<string, unknown>)[route.keyField]),
-        value: null,
-        slab: encoder.slab,
-        start,
-        end: encoder.end,
-        eventId,
-        route,
-        call: new Call(undefined, resolve, reject),
-        index: 0,
-      };
+      const key = String((event as unknown as Record<string, unknown>)[route.keyField]);
+      const pending = new SingleEmit(key, encoder, start, eventId, route, resolve, reject);
       if (this.outstanding < this.#maxBuffered) this.#push(pending);
       else void this.#pushWhenRoom([pending], 0);
       return promise;
