@@ -4,7 +4,9 @@
  * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
- *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2]
+ *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2] [--compare DIR]
+ * --compare DIR also runs the FeatureWriter of another checkout of this repository (e.g. a worktree of
+ * main, with its node_modules) in the same rounds, alternating with this one: a paired before/after.
  * Results: stdout and bench/results/feature-writer.md.
  */
 import { writeFileSync } from 'node:fs';
@@ -13,6 +15,8 @@ import { parseArgs } from 'node:util';
 import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
 import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
 import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { random, redisCpuSeconds, storefrontEvent } from './feature-bench-shared.ts';
 
 const { values } = parseArgs({
@@ -20,11 +24,19 @@ const { values } = parseArgs({
     events: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '5000,20000' },
     rounds: { type: 'string', default: '2' },
+    compare: { type: 'string' },
   },
 });
 const N = Number(values.events);
 const BATCHES = values.batch.split(',').map(Number);
 const ROUNDS = Number(values.rounds);
+type Writer = Pick<FeatureWriter, 'applyBehaviour'>;
+type WriterClass = new (...args: ConstructorParameters<typeof FeatureWriter>) => Writer;
+const writers: [string, WriterClass][] = [['this checkout', FeatureWriter]];
+if (values.compare) {
+  const url = pathToFileURL(resolve(values.compare, 'stream-processors/src/features/feature-writer.ts')).href;
+  writers.push([values.compare, ((await import(url)) as { FeatureWriter: WriterClass }).FeatureWriter]);
+}
 const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
 
 const start = Date.now() - 7 * 86_400_000;
@@ -45,9 +57,9 @@ for (let i = 0; i < N; i++) {
 const redisCpu = () => redisCpuSeconds(redis);
 
 /** One pass over the events in batches of `batch`, on keys of its own; the keys are deleted after. */
-async function run(batch: number): Promise<string> {
+async function run(batch: number, [name, Writer]: [string, WriterClass]): Promise<string> {
   const prefix = `benchfw:${Date.now().toString(36)}:${batch}:`;
-  const writer = new FeatureWriter(redis, keyLayout(prefix));
+  const writer = new Writer(redis, keyLayout(prefix));
   const cpu0 = process.cpuUsage();
   const redis0 = await redisCpu();
   const wall0 = performance.now();
@@ -64,7 +76,7 @@ async function run(batch: number): Promise<string> {
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== '0');
   const row =
-    `| ${batch.toLocaleString('en')} | ${(applied / N).toFixed(2)} | ${(N / wall).toFixed(0)} | ` +
+    `| ${name} | ${batch.toLocaleString('en')} | ${(applied / N).toFixed(2)} | ${(N / wall).toFixed(0)} | ` +
     `${((nodeSeconds / N) * 1e6).toFixed(1)} (${(N / nodeSeconds).toFixed(0)} per CPU-second) | ` +
     `${((redisSeconds / N) * 1e6).toFixed(1)} |`;
   console.log(row);
@@ -72,16 +84,17 @@ async function run(batch: number): Promise<string> {
 }
 
 const loadAtStart = loadavg()[0]!.toFixed(1);
-const header = `| batch (events) | keys written per event | events/s (wall) | writer CPU µs per event | Redis CPU µs per event |
-| ---: | ---: | ---: | ---: | ---: |`;
+const header = `| writer | batch (events) | keys written per event | events/s (wall) | writer CPU µs per event | Redis CPU µs per event |
+| --- | ---: | ---: | ---: | ---: | ---: |`;
 console.log(header);
 const rows: string[] = [];
 // Alternating rounds, so that load from outside falls on every batch size alike.
-for (let round = 0; round < ROUNDS; round++) for (const batch of BATCHES) rows.push(await run(batch));
+for (let round = 0; round < ROUNDS; round++)
+  for (const batch of BATCHES) for (const writer of writers) rows.push(await run(batch, writer));
 await redis.quit();
 writeFileSync(
   'bench/results/feature-writer.md',
-  `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}\`, ` +
+  `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}${values.compare ? ` --compare ${values.compare}` : ''}\`, ` +
     `${new Date().toISOString()}, ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
     `load average ${loadAtStart} at the start and ${loadavg()[0]!.toFixed(1)} at the end. The FeatureWriter alone ` +
     `(no Kafka) on the feature-processor benchmark's mix (bench/feature-bench-shared.ts), event times over 7 days; ` +

@@ -32,25 +32,36 @@ export function encodedStateLength(state: EntityState): number {
 
 /** Encodes `state` into `buffer` at `offset` (encodedStateLength bytes); returns the offset after it. */
 export function encodeStateInto(state: EntityState, buffer: Buffer, offset: number): number {
-  const fences = state.fences;
-  const tileBytes = state.tileCount * TILE_BYTES;
-  buffer.writeUInt8(STATE_ENCODING_VERSION, offset);
-  buffer.writeUInt8(fences.size, offset + 1);
-  buffer.writeUInt16LE(state.tileCount, offset + 2);
-  buffer.writeDoubleLE(state.lastClickAt, offset + 4);
-  buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
-  let at = offset + HEADER_BYTES;
-  fences.forEach((fence, source) => {
-    buffer.writeUInt16LE(source, at);
-    buffer.writeDoubleLE(fence, at + 2);
-    at += FENCE_BYTES;
-  });
+  let at = encodeStateStampInto(state, buffer, offset);
   const tiles = state.tiles;
+  const tileBytes = state.tileCount * TILE_BYTES;
   if (LITTLE_ENDIAN) {
     buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);
     at += tileBytes;
   } else {
     for (let i = 0; i < state.tileCount * TILE_STRIDE; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
+  }
+  return at;
+}
+
+/**
+ * Encodes the stamp of `state` — the header and fences encodeStateInto writes, the bytes stateStamp
+ * reads from its encoding — into `buffer` at `offset`; returns the offset after it.
+ * A writer that holds the state it last read or wrote can so send the stamp that value has in Redis
+ * without keeping a copy of it.
+ */
+export function encodeStateStampInto(state: EntityState, buffer: Buffer, offset: number): number {
+  const fences = state.fences;
+  buffer[offset] = STATE_ENCODING_VERSION;
+  buffer.writeUInt8(fences.size, offset + 1);
+  buffer.writeUInt16LE(state.tileCount, offset + 2);
+  buffer.writeDoubleLE(state.lastClickAt, offset + 4);
+  buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
+  let at = offset + HEADER_BYTES;
+  for (const [source, fence] of fences) {
+    buffer.writeUInt16LE(source, at);
+    buffer.writeDoubleLE(fence, at + 2);
+    at += FENCE_BYTES;
   }
   return at;
 }

@@ -7,10 +7,10 @@ import {
   catalogEntryOf,
   decodeState,
   encodeStateInto,
+  encodeStateStampInto,
   encodedStateLength,
   entityRef,
   fenceSource,
-  stateStamp,
   visitIncrements,
   type BehaviourEvent,
   type Increment,
@@ -43,9 +43,9 @@ export interface ApplyResult {
 }
 
 /**
- * An entity this writer knows: its Redis key (built once), the state and stamp it last read or
- * wrote — the stamp is the encoded header and fences as a latin1 string — and the increments of
- * the batch being applied, with the source (topic partition) and offset of each.
+ * An entity this writer knows: its Redis key (built once), the state it last read or wrote — which
+ * is also the value the key holds, so the stamp a compare-and-set expects is encoded from it — and
+ * the increments of the batch being applied, with the source (topic partition) and offset of each.
  */
 interface Entity {
   readonly kind: EntityRef['kind'];
@@ -54,13 +54,16 @@ interface Entity {
   readonly key: string;
   /** Undefined: not known (never read, or a compare-and-set failed): read it before use. */
   state: EntityState | undefined;
-  stamp: string;
+  /** The key held nothing when read, and this writer has not written it since: expect it absent. */
+  absent: boolean;
   /** The batch's increments are the first `count` of these arrays (kept allocated between batches). */
   count: number;
   readonly sources: number[];
   readonly offsets: number[];
   readonly increments: Increment[];
 }
+
+type Tally = { -readonly [K in keyof ApplyResult]: ApplyResult[K] };
 
 type CompareAndSet = (...keysAndArgs: (string | number | Buffer)[]) => Promise<number[]>;
 
@@ -78,8 +81,12 @@ export interface FeatureWriterOptions {
   readonly maxRounds?: number;
 }
 
-const ABSENT = '';
 const NO_INCREMENT: Increment = { at: 0, counts: {} };
+/**
+ * Bytes an increment can add to an encoded state at most: a tile per granularity and a fence. Bounds
+ * the scratch space a state's compare-and-set arguments need before its increments are applied.
+ */
+const MAX_GROWTH_PER_INCREMENT = 3 * 20 + 10;
 
 /**
  * Writes feature updates to Redis exactly once with respect to Kafka offsets (DESIGN-NOTES:
@@ -108,6 +115,9 @@ export class FeatureWriter {
   readonly #maxRounds: number;
   readonly #cluster: boolean;
   readonly #entities: EntityTable;
+  readonly #unapplied = new Unapplied();
+  /** Where each call's script argument is built before it is copied into a Buffer of its own. */
+  #scratch = Buffer.allocUnsafe(1 << 16);
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(redis: RedisClient, keys: KeyLayout, options: FeatureWriterOptions = {}) {
@@ -139,7 +149,7 @@ export class FeatureWriter {
       table.offset = offset;
       visitIncrements(event, table.add);
     }
-    const result = { applied: 0, replayed: 0, late: 0, contended: 0 };
+    const result: Tally = { applied: 0, replayed: 0, late: 0, contended: 0 };
     let pending = table.touched;
     try {
       for (let round = 1; pending.length > 0; round++) {
@@ -151,37 +161,7 @@ export class FeatureWriter {
           );
         }
         await this.#read(pending);
-        const writes: Entity[] = [];
-        const lates: number[] = [];
-        for (const entity of pending) {
-          const state = entity.state!;
-          const applied = unapplied(entity, state);
-          if (applied === undefined) {
-            result.replayed++;
-            continue;
-          }
-          // A failed compare discards this state (read again), so changing it in place is safe.
-          lates.push(applyIncrements(state, applied.increments, applied.count));
-          const fences = state.fences;
-          for (let i = 0; i < applied.sources.length; i++) fences.set(applied.sources[i]!, applied.offsets[i]!);
-          writes.push(entity);
-        }
-        const stamps = new Array<string>(writes.length);
-        const statuses = await this.#compareAndSet(writes, stamps);
-        const retry: Entity[] = [];
-        for (let i = 0; i < writes.length; i++) {
-          const entity = writes[i]!;
-          if (statuses[i] === 1) {
-            result.applied++;
-            result.late += lates[i]!;
-            entity.stamp = stamps[i]!;
-          } else {
-            result.contended++;
-            entity.state = undefined;
-            retry.push(entity);
-          }
-        }
-        pending = retry;
+        pending = await this.#applyAndWrite(pending, result);
       }
     } catch (error) {
       // States changed in place whose write may not have happened: read them again next time.
@@ -209,11 +189,10 @@ export class FeatureWriter {
       const values = replies[g]!;
       group.forEach((m, i) => {
         const entity = missing[m]!;
-        const raw = values[i];
         try {
-          const state = decodeState(raw);
+          const state = decodeState(values[i]);
           entity.state = state ?? new EntityState();
-          entity.stamp = state ? stateStamp(raw!) : ABSENT;
+          entity.absent = state === undefined;
         } catch (error) {
           throw new StreamProcessorError(
             StreamProcessorErrorCode.STATE_UNREADABLE,
@@ -226,23 +205,84 @@ export class FeatureWriter {
   }
 
   /**
-   * Writes each entity's state if its key still has the entity's stamp; 1 written, 0 changed
-   * meanwhile. `stamps` receives the stamp of each new value.
+   * One round of a batch: applies each entity's unapplied increments to its (known) state and writes
+   * the new values with compare-and-set, one script call per group of keys, all issued together.
+   * Returns the entities whose compare failed (another writer changed them: read again and retry).
+   * Each group's script argument is built in the writer's scratch buffer — per key the stamp the key
+   * must still have, encoded from the state before the increments, then the new value — and copied
+   * into one Buffer per call: nothing is allocated per key.
    */
-  async #compareAndSet(entities: readonly Entity[], stamps: string[]): Promise<number[]> {
-    if (entities.length === 0) return [];
+  async #applyAndWrite(entities: readonly Entity[], result: Tally): Promise<Entity[]> {
     const groups = this.#group(
       entities,
       (entity) => entity.key,
-      (entity) => entity.key.length + 6 + entity.stamp.length + encodedStateLength(entity.state!),
+      (entity) =>
+        entity.key.length + 6 + 2 * encodedStateLength(entity.state!) + entity.count * MAX_GROWTH_PER_INCREMENT,
     );
-    const replies = await Promise.all(groups.map((group) => this.#call(group, entities, stamps)));
-    const statuses = new Array<number>(entities.length);
-    groups.forEach((group, g) => {
-      const reply = replies[g]!;
-      for (let i = 0; i < group.length; i++) statuses[group[i]!] = reply[i]!;
-    });
-    return statuses;
+    const unapplied = this.#unapplied;
+    const calls: Promise<number[]>[] = [];
+    const written: Entity[][] = [];
+    const lates: number[][] = [];
+    for (const group of groups) {
+      const writes: Entity[] = [];
+      const late: number[] = [];
+      let at = 0;
+      for (const index of group) {
+        const entity = entities[index]!;
+        const state = entity.state!;
+        if (!unapplied.of(entity, state.fences)) {
+          result.replayed++;
+          continue;
+        }
+        const scratch = this.#reserve(
+          at,
+          6 + 2 * encodedStateLength(state) + unapplied.count * MAX_GROWTH_PER_INCREMENT,
+        );
+        // A failed compare discards this state (read again), so changing it in place is safe.
+        const stampStart = at + 2;
+        at = entity.absent ? stampStart : encodeStateStampInto(state, scratch, stampStart);
+        scratch.writeUInt16LE(at - stampStart, stampStart - 2);
+        late.push(applyIncrements(state, unapplied.increments, unapplied.count));
+        unapplied.moveFences(state.fences);
+        const valueStart = at + 4;
+        at = encodeStateInto(state, scratch, valueStart);
+        scratch.writeUInt32LE(at - valueStart, valueStart - 4);
+        writes.push(entity);
+      }
+      if (writes.length === 0) continue;
+      const blob = Buffer.allocUnsafe(at);
+      this.#scratch.copy(blob, 0, 0, at);
+      calls.push(this.#call(writes, blob));
+      written.push(writes);
+      lates.push(late);
+    }
+    const replies = await Promise.all(calls);
+    const retry: Entity[] = [];
+    for (let c = 0; c < replies.length; c++) {
+      const statuses = replies[c]!;
+      const writes = written[c]!;
+      for (let i = 0; i < writes.length; i++) {
+        const entity = writes[i]!;
+        if (statuses[i] === 1) {
+          result.applied++;
+          result.late += lates[c]![i]!;
+          entity.absent = false;
+        } else {
+          result.contended++;
+          entity.state = undefined;
+          retry.push(entity);
+        }
+      }
+    }
+    return retry;
+  }
+
+  /** The scratch buffer, with at least `bytes` free after `at` (grown, keeping its first `at` bytes). */
+  #reserve(at: number, bytes: number): Buffer {
+    if (at + bytes <= this.#scratch.length) return this.#scratch;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.#scratch.length, at + bytes));
+    this.#scratch.copy(grown, 0, 0, at);
+    return (this.#scratch = grown);
   }
 
   /**
@@ -272,28 +312,16 @@ export class FeatureWriter {
   /**
    * One script call for a group: its keys (padded to the command's key count), the TTL, the number
    * of real keys and one blob with, per key, u16 stamp length, the expected stamp, u32 value length
-   * and the new value — one argument instead of two per key, written without a Buffer per value.
+   * and the new value — one argument instead of two per key.
    */
-  #call(group: readonly number[], entities: readonly Entity[], stamps: string[]): Promise<number[]> {
+  #call(writes: readonly Entity[], blob: Buffer): Promise<number[]> {
     let n = 1;
-    while (n < group.length) n *= 2;
-    const keys = group.map((i) => entities[i]!.key);
-    while (keys.length < n) keys.push(keys[keys.length - 1]!);
-    const lengths = group.map((i) => encodedStateLength(entities[i]!.state!));
-    let size = 0;
-    group.forEach((i, k) => (size += 6 + entities[i]!.stamp.length + lengths[k]!));
-    const blob = Buffer.allocUnsafe(size);
-    let at = 0;
-    group.forEach((i, k) => {
-      const entity = entities[i]!;
-      at = blob.writeUInt16LE(entity.stamp.length, at);
-      at += blob.write(entity.stamp, at, 'latin1');
-      const start = blob.writeUInt32LE(lengths[k]!, at);
-      at = encodeStateInto(entity.state!, blob, start);
-      stamps[i] = stateStamp(blob, start);
-    });
+    while (n < writes.length) n *= 2;
+    const keys = new Array<string>(n);
+    for (let i = 0; i < writes.length; i++) keys[i] = writes[i]!.key;
+    keys.fill(writes[writes.length - 1]!.key, writes.length);
     const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`searchopCompareAndSetStates${n}`]!;
-    return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, group.length, blob);
+    return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, writes.length, blob);
   }
 
   /**
@@ -417,7 +445,7 @@ class EntityTable {
       productId,
       key: this.#keys.counters(entityRef(kind, query, productId)),
       state: undefined,
-      stamp: ABSENT,
+      absent: false,
       count: 0,
       sources: [],
       offsets: [],
@@ -450,46 +478,60 @@ class EntityTable {
 }
 
 /**
- * The increments of `update` above the state's fence for their source, and the fences they move
- * to (sources[i] → offsets[i]); undefined when there is none (every update of the key is a replay).
+ * The increments of an entity's batch above the state's fence for their source, and the fences they
+ * move (sources[i] → offsets[i]), in arrays reused from one entity to the next.
  */
-function unapplied(
-  update: Entity,
-  state: EntityState,
-): { increments: readonly Increment[]; count: number; sources: number[]; offsets: number[] } | undefined {
-  const { sources, offsets, increments, count } = update;
-  const fences = state.fences;
-  const movedSources: number[] = [];
-  const movedOffsets: number[] = [];
-  let kept: Increment[] | undefined;
-  let lastSource = -1;
-  let fence = -1;
-  let moved = -1;
-  for (let i = 0; i < count; i++) {
-    const source = sources[i]!;
-    const offset = offsets[i]!;
-    if (source !== lastSource) {
-      lastSource = source;
-      fence = fences.get(source) ?? -1;
-      moved = movedSources.indexOf(source);
-      if (moved < 0 && offset > fence) {
-        moved = movedSources.length;
-        movedSources.push(source);
-        movedOffsets.push(offset);
+class Unapplied {
+  increments: readonly Increment[] = [];
+  count = 0;
+  readonly #kept: Increment[] = [];
+  readonly #sources: number[] = [];
+  readonly #offsets: number[] = [];
+  #moved = 0;
+
+  /** Finds the increments of `entity` to apply over `fences`; false when there is none (all replays). */
+  of(entity: Entity, fences: ReadonlyMap<number, number>): boolean {
+    const { sources, offsets, increments, count } = entity;
+    const movedSources = this.#sources;
+    const movedOffsets = this.#offsets;
+    let moved = 0;
+    let kept: Increment[] | undefined;
+    let lastSource = -1;
+    let fence = -1;
+    let m = -1;
+    for (let i = 0; i < count; i++) {
+      const source = sources[i]!;
+      const offset = offsets[i]!;
+      if (source !== lastSource) {
+        lastSource = source;
+        fence = fences.get(source) ?? -1;
+        m = -1;
+        for (let k = 0; k < moved; k++) if (movedSources[k] === source) m = k;
       }
+      if (offset <= fence) {
+        // A replay: from here on, collect the increments to apply one by one.
+        if (!kept) {
+          kept = this.#kept;
+          kept.length = 0;
+          for (let k = 0; k < i; k++) kept.push(increments[k]!);
+        }
+        continue;
+      }
+      kept?.push(increments[i]!);
+      if (m < 0) {
+        m = moved++;
+        movedSources[m] = source;
+        movedOffsets[m] = offset;
+      } else if (offset > movedOffsets[m]!) movedOffsets[m] = offset;
     }
-    if (offset <= fence) {
-      // A replay: from here on, collect the increments to apply one by one.
-      kept ??= increments.slice(0, i);
-      continue;
-    }
-    kept?.push(increments[i]!);
-    if (moved < 0) {
-      moved = movedSources.length;
-      movedSources.push(source);
-      movedOffsets.push(offset);
-    } else if (offset > movedOffsets[moved]!) movedOffsets[moved] = offset;
+    this.#moved = moved;
+    this.increments = kept ?? increments;
+    this.count = kept?.length ?? count;
+    return moved > 0;
   }
-  if (movedSources.length === 0) return undefined;
-  return { increments: kept ?? increments, count: kept?.length ?? count, sources: movedSources, offsets: movedOffsets };
+
+  /** Moves the fences the increments found by `of` move. */
+  moveFences(fences: Map<number, number>): void {
+    for (let k = 0; k < this.#moved; k++) fences.set(this.#sources[k]!, this.#offsets[k]!);
+  }
 }
