@@ -81,7 +81,7 @@ export interface FeatureWriterOptions {
   readonly maxRounds?: number;
 }
 
-const NO_INCREMENT: Increment = { at: 0, counts: {} };
+const NO_INCREMENT: Increment = { at: 0, counts: { impressions: 0, clicks: 0, carts: 0, purchases: 0 } };
 /**
  * Bytes an increment can add to an encoded state at most: a tile per granularity and a fence. Bounds
  * the scratch space a state's compare-and-set arguments need before its increments are applied.
@@ -388,6 +388,12 @@ class EntityTable {
   #pairs = new Map<string, Map<string, Entity>>();
   #global: Entity | undefined;
   #size = 0;
+  /**
+   * The pairs of the query of the last pair looked up: an impression visits its query's pairs one
+   * after another, so most pair lookups skip the lookup of the query.
+   */
+  #lastQuery: string | undefined;
+  #lastPairs: Map<string, Entity> | undefined;
 
   constructor(keys: KeyLayout, capacity: number) {
     this.#keys = keys;
@@ -418,6 +424,8 @@ class EntityTable {
     this.#pairs = new Map();
     this.#global = undefined;
     this.#size = 0;
+    this.#lastQuery = undefined;
+    this.#lastPairs = undefined;
     if (touched.length > this.#capacity) return;
     for (const entity of touched) this.#insert(entity);
   }
@@ -435,7 +443,11 @@ class EntityTable {
         entity = this.#queries.get(query);
         break;
       case 'pair':
-        entity = this.#pairs.get(query)?.get(productId);
+        if (query !== this.#lastQuery) {
+          this.#lastQuery = query;
+          this.#lastPairs = this.#pairs.get(query);
+        }
+        entity = this.#lastPairs?.get(productId);
         break;
     }
     if (entity) return entity;
@@ -469,7 +481,10 @@ class EntityTable {
         return;
       case 'pair': {
         let byProduct = this.#pairs.get(entity.query);
-        if (!byProduct) this.#pairs.set(entity.query, (byProduct = new Map<string, Entity>()));
+        if (!byProduct) {
+          this.#pairs.set(entity.query, (byProduct = new Map<string, Entity>()));
+          if (entity.query === this.#lastQuery) this.#lastPairs = byProduct;
+        }
         byProduct.set(entity.productId, entity);
         return;
       }
