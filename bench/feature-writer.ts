@@ -1,7 +1,8 @@
 /**
  * FeatureWriter in isolation (no Kafka): the feature processor's Redis work for N events of the
  * feature benchmarks' storefront mix (feature-bench-shared.ts), applied in batches as the consumer hands them over;
- * CPU time of this process and of Redis per event, keys written per batch. For iterating on the
+ * CPU time of this process while it applies batches (making the events is not counted) and of Redis
+ * per event, keys written per event. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
  *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2] [--compare DIR]
@@ -17,7 +18,7 @@ import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
 import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { random, redisCpuSeconds, storefrontEvent } from './feature-bench-shared.ts';
+import { random, redisCpuSeconds, reseed, storefrontEvent } from './feature-bench-shared.ts';
 
 const { values } = parseArgs({
   options: {
@@ -40,18 +41,25 @@ if (values.compare) {
 const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
 
 const start = Date.now() - 7 * 86_400_000;
-const offsets = [0, 0];
-const events: SourcedEvent<BehaviourEvent>[] = [];
 const specOf = {
   search_impression: topics.impressions,
   click: topics.clicks,
   add_to_cart: topics.addToCarts,
   purchase: topics.purchases,
 } as const;
-for (let i = 0; i < N; i++) {
-  const event = storefrontEvent(i, start + Math.floor((i / N) * 7 * 86_400_000 + random() * 300_000));
-  const partition = i % 2;
-  events.push({ spec: specOf[event.type], partition, offset: offsets[partition]!++, event });
+/**
+ * Events `from` to `to` of the run (over two partitions), made when their batch is due, as the consumer
+ * decodes each batch: a run holds one batch of events at a time, not all N, so that the garbage
+ * collector works on a heap like the processor's. Runs start with reseed(): every run writes the
+ * same events.
+ */
+function eventsOf(from: number, to: number): SourcedEvent<BehaviourEvent>[] {
+  const out: SourcedEvent<BehaviourEvent>[] = [];
+  for (let i = from; i < to; i++) {
+    const event = storefrontEvent(i, start + Math.floor((i / N) * 7 * 86_400_000 + random() * 300_000));
+    out.push({ spec: specOf[event.type], partition: i % 2, offset: Math.floor(i / 2), event });
+  }
+  return out;
 }
 
 const redisCpu = () => redisCpuSeconds(redis);
@@ -60,14 +68,20 @@ const redisCpu = () => redisCpuSeconds(redis);
 async function run(batch: number, [name, Writer]: [string, WriterClass]): Promise<string> {
   const prefix = `benchfw:${Date.now().toString(36)}:${batch}:`;
   const writer = new Writer(redis, keyLayout(prefix));
-  const cpu0 = process.cpuUsage();
+  reseed();
   const redis0 = await redisCpu();
-  const wall0 = performance.now();
   let applied = 0;
-  for (let i = 0; i < N; i += batch) applied += (await writer.applyBehaviour(events.slice(i, i + batch))).applied;
-  const wall = (performance.now() - wall0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const nodeSeconds = (cpu.user + cpu.system) / 1e6;
+  let wall = 0;
+  let nodeSeconds = 0;
+  for (let i = 0; i < N; i += batch) {
+    const events = eventsOf(i, Math.min(N, i + batch));
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    applied += (await writer.applyBehaviour(events)).applied;
+    wall += (performance.now() - wall0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    nodeSeconds += (cpu.user + cpu.system) / 1e6;
+  }
   const redisSeconds = (await redisCpu()) - redis0;
   let cursor = '0';
   do {
