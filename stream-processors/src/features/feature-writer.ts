@@ -1,4 +1,5 @@
 import type { RedisClient } from '@searchop/runtime';
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import {
   COUNTER_TTL_SECONDS,
@@ -81,6 +82,8 @@ export interface FeatureWriterOptions {
   readonly maxRounds?: number;
 }
 
+/** Command names of the compare-and-set script, by its hash: a client can carry two versions of it. */
+const COMPARE_AND_SET = `searchopCompareAndSetStates_${createHash('sha1').update(COMPARE_AND_SET_STATES_LUA).digest('hex').slice(0, 8)}_`;
 const NO_INCREMENT: Increment = { at: 0, counts: { impressions: 0, clicks: 0, carts: 0, purchases: 0 } };
 /**
  * Bytes an increment can add to an encoded state at most: a tile per granularity and a fence. Bounds
@@ -320,7 +323,7 @@ export class FeatureWriter {
     const keys = new Array<string>(n);
     for (let i = 0; i < writes.length; i++) keys[i] = writes[i]!.key;
     keys.fill(writes[writes.length - 1]!.key, writes.length);
-    const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`searchopCompareAndSetStates${n}`]!;
+    const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`${COMPARE_AND_SET}${n}`]!;
     return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, writes.length, blob);
   }
 
@@ -334,7 +337,7 @@ export class FeatureWriter {
    */
   static #defineScripts(redis: RedisClient, maxKeys: number): void {
     for (let n = 1; ; n *= 2) {
-      const name = `searchopCompareAndSetStates${n}`;
+      const name = `${COMPARE_AND_SET}${n}`;
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: n, lua: COMPARE_AND_SET_STATES_LUA });
       if (n >= maxKeys) break;
     }
