@@ -53,6 +53,8 @@ interface Entity {
   readonly query: string;
   readonly productId: string;
   readonly key: string;
+  /** Hash slot of the key on a Redis Cluster (-1: not computed yet). */
+  slot: number;
   /** Undefined: not known (never read, or a compare-and-set failed): read it before use. */
   state: EntityState | undefined;
   /** The key held nothing when read, and this writer has not written it since: expect it absent. */
@@ -180,11 +182,7 @@ export class FeatureWriter {
   async #read(entities: readonly Entity[]): Promise<void> {
     const missing = entities.filter((entity) => entity.state === undefined);
     if (missing.length === 0) return;
-    const groups = this.#group(
-      missing,
-      (entity) => entity.key,
-      (entity) => entity.key.length,
-    );
+    const groups = this.#group(missing, (entity) => entity.key.length);
     const replies = await Promise.all(
       groups.map((group) => this.#redis.mgetBuffer(...group.map((i) => missing[i]!.key))),
     );
@@ -218,7 +216,6 @@ export class FeatureWriter {
   async #applyAndWrite(entities: readonly Entity[], result: Tally): Promise<Entity[]> {
     const groups = this.#group(
       entities,
-      (entity) => entity.key,
       (entity) =>
         entity.key.length + 6 + 2 * encodedStateLength(entity.state!) + entity.count * MAX_GROWTH_PER_INCREMENT,
     );
@@ -292,12 +289,16 @@ export class FeatureWriter {
    * Groups of item indexes for one command each: keys of one slot (cluster) or any keys (single
    * Redis), within the per-call limits.
    */
-  #group<T>(items: readonly T[], keyOf: (item: T) => string, bytesOf: (item: T) => number): number[][] {
+  #group(items: readonly Entity[], bytesOf: (item: Entity) => number): number[][] {
     const calls: number[][] = [];
     const open = new Map<number, { items: number[]; bytes: number }>();
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      const group = this.#cluster ? calculateSlot(keyOf(item)) : 0;
+      let group = 0;
+      if (this.#cluster) {
+        if (item.slot < 0) item.slot = calculateSlot(item.key);
+        group = item.slot;
+      }
       const bytes = bytesOf(item);
       let call = open.get(group);
       if (call && (call.items.length >= this.#maxKeys || call.bytes + bytes > this.#maxBytes)) {
@@ -318,8 +319,7 @@ export class FeatureWriter {
    * and the new value — one argument instead of two per key.
    */
   #call(writes: readonly Entity[], blob: Buffer): Promise<number[]> {
-    let n = 1;
-    while (n < writes.length) n *= 2;
+    const n = paddedKeyCount(writes.length);
     const keys = new Array<string>(n);
     for (let i = 0; i < writes.length; i++) keys[i] = writes[i]!.key;
     keys.fill(writes[writes.length - 1]!.key, writes.length);
@@ -331,12 +331,12 @@ export class FeatureWriter {
    * The script as a command taking a fixed number of keys. ioredis auto-pipelining routes a command
    * on a cluster by its first argument, so the keys must come first and the key count must be part
    * of the command's definition, not an argument; and a command must be defined before any pipeline
-   * that carries it is created. So the constructor defines the script (one SHA) for key counts of
-   * powers of two, and a call pads its keys to the next one by repeating its last key (the script
+   * that carries it is created. So the constructor defines the script (one SHA) for the key counts
+   * of paddedKeyCount, and a call pads its keys to the next one by repeating its last key (the script
    * only visits keys that have arguments).
    */
   static #defineScripts(redis: RedisClient, maxKeys: number): void {
-    for (let n = 1; ; n *= 2) {
+    for (let n = 1; ; n = paddedKeyCount(n + 1)) {
       const name = `${COMPARE_AND_SET}${n}`;
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: n, lua: COMPARE_AND_SET_STATES_LUA });
       if (n >= maxKeys) break;
@@ -369,6 +369,18 @@ export class FeatureWriter {
     const applied = statuses.filter((s) => s === 1).length;
     return { applied, replayed: statuses.length - applied, late: 0, contended: 0 };
   }
+}
+
+/**
+ * The key count of the command that carries `keys` keys: the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, …
+ * (powers of two and one and a half times them), so that padding adds at most half to a call's keys
+ * (powers of two alone: up to as many again) — each padded key is still sent, and made a Lua string
+ * by Redis — with ~2 log2(maxKeys) commands defined. Matters on a Redis Cluster, where a batch's keys split into many small groups.
+ */
+function paddedKeyCount(keys: number): number {
+  let n = 1;
+  while (n < keys) n = n >= 2 && (n & (n - 1)) === 0 ? (n * 3) / 2 : n === 1 ? 2 : (n / 3) * 4;
+  return n;
 }
 
 /**
@@ -459,6 +471,7 @@ class EntityTable {
       query,
       productId,
       key: this.#keys.counters(entityRef(kind, query, productId)),
+      slot: -1,
       state: undefined,
       absent: false,
       count: 0,
