@@ -5,7 +5,9 @@
  * per event, keys written per event. For iterating on the
  * writer; `bench/feature-processor.ts` measures the whole processor.
  *
- *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2] [--compare DIR]
+ *   REDIS_URL=… node bench/feature-writer.ts [--events 50000] [--batch 5000,20000] [--rounds 2] [--own-redis] [--compare DIR]
+ * --own-redis starts a Redis of its own (Debian's redis-server, in memory, on a free port) instead of
+ * REDIS_URL's, so that Redis's CPU time counts this benchmark's commands only.
  * --compare DIR also runs the FeatureWriter of another checkout of this repository (e.g. a worktree of
  * main, with its node_modules) in the same rounds, alternating with this one: a paired before/after.
  * Results: stdout and bench/results/feature-writer.md.
@@ -15,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createRedis, defineConfig, loadConfig, redisEnv } from '@searchop/runtime';
 import { keyLayout, topics, type BehaviourEvent } from '@searchop/schemas';
+import { startEphemeralRedis } from '@searchop/stack/testing';
 import { FeatureWriter, type SourcedEvent } from '../stream-processors/src/features/feature-writer.ts';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000,20000' },
     rounds: { type: 'string', default: '2' },
     compare: { type: 'string' },
+    'own-redis': { type: 'boolean', default: false },
   },
 });
 const N = Number(values.events);
@@ -38,7 +42,8 @@ if (values.compare) {
   const url = pathToFileURL(resolve(values.compare, 'stream-processors/src/features/feature-writer.ts')).href;
   writers.push([values.compare, ((await import(url)) as { FeatureWriter: WriterClass }).FeatureWriter]);
 }
-const redis = createRedis(loadConfig(defineConfig(redisEnv), process.env));
+const ownRedis = values['own-redis'] ? await startEphemeralRedis({ persistence: 'none' }) : undefined;
+const redis = createRedis(loadConfig(defineConfig(redisEnv), ownRedis ? { REDIS_URL: ownRedis.url } : process.env));
 
 const start = Date.now() - 7 * 86_400_000;
 const specOf = {
@@ -106,11 +111,12 @@ const rows: string[] = [];
 for (let round = 0; round < ROUNDS; round++)
   for (const batch of BATCHES) for (const writer of writers) rows.push(await run(batch, writer));
 await redis.quit();
+await ownRedis?.destroy();
 writeFileSync(
   'bench/results/feature-writer.md',
-  `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}${values.compare ? ` --compare ${values.compare}` : ''}\`, ` +
+  `## Feature writer alone\n\nCommand: \`node bench/feature-writer.ts --events ${N} --batch ${BATCHES.join(',')} --rounds ${ROUNDS}${ownRedis ? ' --own-redis' : ''}${values.compare ? ` --compare ${values.compare}` : ''}\`, ` +
     `${new Date().toISOString()}, ${cpus().length} vCPU (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, ` +
     `load average ${loadAtStart} at the start and ${loadavg()[0]!.toFixed(1)} at the end. The FeatureWriter alone ` +
     `(no Kafka) on the feature-processor benchmark's mix (bench/feature-bench-shared.ts), event times over 7 days; ` +
-    `Redis CPU from INFO (a shared Redis counts other clients too).\n\n${header}\n${rows.join('\n')}\n`,
+    `Redis CPU from INFO (${ownRedis ? "the benchmark's own Redis" : 'a shared Redis counts other clients too'}).\n\n${header}\n${rows.join('\n')}\n`,
 );
