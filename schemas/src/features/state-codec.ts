@@ -34,13 +34,13 @@ export function encodedStateLength(state: EntityState): number {
 export function encodeStateInto(state: EntityState, buffer: Buffer, offset: number): number {
   let at = encodeStateStampInto(state, buffer, offset);
   const tiles = state.tiles;
-  const tileBytes = state.tileCount * TILE_BYTES;
-  if (LITTLE_ENDIAN) {
-    buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);
-    at += tileBytes;
-  } else {
-    for (let i = 0; i < state.tileCount * TILE_STRIDE; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
+  const values = state.tileCount * TILE_STRIDE;
+  // A few tiles value by value (no view object per call; most entities have a few), more in one copy.
+  if (LITTLE_ENDIAN && values > 64) {
+    buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, values * 4), at);
+    return at + values * 4;
   }
+  for (let i = 0; i < values; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
   return at;
 }
 
@@ -57,13 +57,21 @@ export function encodeStateStampInto(state: EntityState, buffer: Buffer, offset:
   buffer.writeUInt16LE(state.tileCount, offset + 2);
   buffer.writeDoubleLE(state.lastClickAt, offset + 4);
   buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
-  let at = offset + HEADER_BYTES;
-  for (const [source, fence] of fences) {
-    buffer.writeUInt16LE(source, at);
-    buffer.writeDoubleLE(fence, at + 2);
-    at += FENCE_BYTES;
-  }
+  // forEach with a static callback and a reused cursor: no iterator, entry arrays or closure per call.
+  fenceCursor.buffer = buffer;
+  fenceCursor.at = offset + HEADER_BYTES;
+  fences.forEach(writeFence, fenceCursor);
+  const at = fenceCursor.at;
+  fenceCursor.buffer = EMPTY;
   return at;
+}
+
+const EMPTY = Buffer.alloc(0);
+const fenceCursor: { buffer: Buffer; at: number } = { buffer: EMPTY, at: 0 };
+function writeFence(this: typeof fenceCursor, fence: number, source: number): void {
+  this.buffer.writeUInt16LE(source, this.at);
+  this.buffer.writeDoubleLE(fence, this.at + 2);
+  this.at += FENCE_BYTES;
 }
 
 /**

@@ -46,7 +46,8 @@ export interface ApplyResult {
 /**
  * An entity this writer knows: its Redis key (built once), the state it last read or wrote — which
  * is also the value the key holds, so the stamp a compare-and-set expects is encoded from it — and
- * the increments of the batch being applied, with the source (topic partition) and offset of each.
+ * the increments of the batch being applied (a list through the batch's table of increments, with the
+ * source — topic partition — and offset of each).
  */
 interface Entity {
   readonly kind: EntityRef['kind'];
@@ -59,11 +60,10 @@ interface Entity {
   state: EntityState | undefined;
   /** The key held nothing when read, and this writer has not written it since: expect it absent. */
   absent: boolean;
-  /** The batch's increments are the first `count` of these arrays (kept allocated between batches). */
+  /** The batch's increments: `count` of them, from `first` to `last` in the EntityTable's list. */
   count: number;
-  readonly sources: number[];
-  readonly offsets: number[];
-  readonly increments: Increment[];
+  first: number;
+  last: number;
 }
 
 type Tally = { -readonly [K in keyof ApplyResult]: ApplyResult[K] };
@@ -230,7 +230,7 @@ export class FeatureWriter {
       for (const index of group) {
         const entity = entities[index]!;
         const state = entity.state!;
-        if (!unapplied.of(entity, state.fences)) {
+        if (!unapplied.of(entity, state.fences, this.#entities)) {
           result.replayed++;
           continue;
         }
@@ -415,24 +415,39 @@ class EntityTable {
     this.#capacity = capacity;
   }
 
+  /**
+   * The batch's increments, in visiting order: increment i has its source, offset and the index of
+   * the next increment of the same entity (-1: its last). One set of arrays for the whole batch
+   * (reused from batch to batch) instead of three per entity.
+   */
+  readonly sources: number[] = [];
+  readonly offsets: number[] = [];
+  readonly increments: Increment[] = [];
+  readonly next: number[] = [];
+  #count = 0;
+
   readonly add: IncrementVisitor = (kind, query, productId, increment) => {
     const entity = this.#entity(kind, query, productId);
-    const i = entity.count++;
-    if (i === 0) this.touched.push(entity);
-    entity.sources[i] = this.source;
-    entity.offsets[i] = this.offset;
-    entity.increments[i] = increment;
+    const i = this.#count++;
+    this.sources[i] = this.source;
+    this.offsets[i] = this.offset;
+    this.increments[i] = increment;
+    this.next[i] = -1;
+    if (entity.count++ === 0) {
+      entity.first = i;
+      this.touched.push(entity);
+    } else this.next[entity.last] = i;
+    entity.last = i;
   };
 
   /** Clears the batch's increments; forgets entities past the capacity. */
   endBatch(): void {
     const touched = this.touched;
     this.touched = [];
-    for (const entity of touched) {
-      entity.count = 0;
-      // Drop the increments (they hold their events' objects) but keep the arrays' capacity.
-      entity.increments.fill(NO_INCREMENT);
-    }
+    for (const entity of touched) entity.count = 0;
+    // Drop the increments (they hold their events' objects) but keep the arrays' capacity.
+    this.increments.fill(NO_INCREMENT, 0, this.#count);
+    this.#count = 0;
     if (this.#size <= this.#capacity) return;
     this.#products = new Map();
     this.#queries = new Map();
@@ -475,9 +490,8 @@ class EntityTable {
       state: undefined,
       absent: false,
       count: 0,
-      sources: [],
-      offsets: [],
-      increments: [],
+      first: -1,
+      last: -1,
     };
     this.#insert(entity);
     return entity;
@@ -520,17 +534,21 @@ class Unapplied {
   readonly #offsets: number[] = [];
   #moved = 0;
 
-  /** Finds the increments of `entity` to apply over `fences`; false when there is none (all replays). */
-  of(entity: Entity, fences: ReadonlyMap<number, number>): boolean {
-    const { sources, offsets, increments, count } = entity;
+  /**
+   * Finds the increments of `entity` (in `table`'s lists) to apply over `fences`; false when there is
+   * none (all replays).
+   */
+  of(entity: Entity, fences: ReadonlyMap<number, number>, table: EntityTable): boolean {
+    const { sources, offsets, increments, next } = table;
     const movedSources = this.#sources;
     const movedOffsets = this.#offsets;
+    const kept = this.#kept;
+    let count = 0;
     let moved = 0;
-    let kept: Increment[] | undefined;
     let lastSource = -1;
     let fence = -1;
     let m = -1;
-    for (let i = 0; i < count; i++) {
+    for (let i = entity.first, n = 0; n < entity.count; i = next[i]!, n++) {
       const source = sources[i]!;
       const offset = offsets[i]!;
       if (source !== lastSource) {
@@ -539,16 +557,9 @@ class Unapplied {
         m = -1;
         for (let k = 0; k < moved; k++) if (movedSources[k] === source) m = k;
       }
-      if (offset <= fence) {
-        // A replay: from here on, collect the increments to apply one by one.
-        if (!kept) {
-          kept = this.#kept;
-          kept.length = 0;
-          for (let k = 0; k < i; k++) kept.push(increments[k]!);
-        }
-        continue;
-      }
-      kept?.push(increments[i]!);
+      // At or below the fence: a replay, already counted.
+      if (offset <= fence) continue;
+      kept[count++] = increments[i]!;
       if (m < 0) {
         m = moved++;
         movedSources[m] = source;
@@ -556,8 +567,8 @@ class Unapplied {
       } else if (offset > movedOffsets[m]!) movedOffsets[m] = offset;
     }
     this.#moved = moved;
-    this.increments = kept ?? increments;
-    this.count = kept?.length ?? count;
+    this.increments = kept;
+    this.count = count;
     return moved > 0;
   }
 
