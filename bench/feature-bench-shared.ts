@@ -17,6 +17,10 @@ export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
 
 let seed = 1;
 export const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+/** Restarts the sequence of `random` (and so of storefrontEvent): the same events again. */
+export function reseed(value = 1): void {
+  seed = value;
+}
 const zipf = (n: number) => Math.floor(n * random() ** 3);
 /** Event `i` of the mix (its kind follows i mod 10), at event time `at`. */
 export function storefrontEvent(i: number, at: number): BehaviourEvent {

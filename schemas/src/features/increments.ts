@@ -45,7 +45,7 @@ export function visitIncrements(event: BehaviourEvent, visit: IncrementVisitor):
     case 'search_impression': {
       const { value } = event;
       const query = value.normalized_query;
-      const one: Increment = { at: value.occurred_at, counts: { impressions: 1 } };
+      const one: Increment = { at: value.occurred_at, counts: ONE_IMPRESSION };
       const { items } = value;
       // A product listed twice on one page is one impression of it (a set only for long pages).
       const seen = items.length > 16 ? new Set<string>() : undefined;
@@ -65,7 +65,10 @@ export function visitIncrements(event: BehaviourEvent, visit: IncrementVisitor):
         visit('pair', query, productId, one);
       }
       visit('query', query, '', one);
-      visit('global', '', '', { at: value.occurred_at, counts: { impressions: shown } });
+      visit('global', '', '', {
+        at: value.occurred_at,
+        counts: { impressions: shown, clicks: 0, carts: 0, purchases: 0 },
+      });
       return;
     }
     case 'click':
@@ -77,11 +80,14 @@ export function visitIncrements(event: BehaviourEvent, visit: IncrementVisitor):
   }
 }
 
-const CLICK: Partial<Counts> = { clicks: 1 };
-const CART: Partial<Counts> = { carts: 1 };
-const PURCHASE: Partial<Counts> = { purchases: 1 };
+// Every counter present, in one order: one object shape for all increments, so that the property
+// reads of applyIncrements stay monomorphic.
+const ONE_IMPRESSION: Counts = { impressions: 1, clicks: 0, carts: 0, purchases: 0 };
+const CLICK: Counts = { impressions: 0, clicks: 1, carts: 0, purchases: 0 };
+const CART: Counts = { impressions: 0, clicks: 0, carts: 1, purchases: 0 };
+const PURCHASE: Counts = { impressions: 0, clicks: 0, carts: 0, purchases: 1 };
 
-function interaction(value: Click | AddToCart | Purchase, counts: Partial<Counts>, visit: IncrementVisitor): void {
+function interaction(value: Click | AddToCart | Purchase, counts: Counts, visit: IncrementVisitor): void {
   const increment: Increment = { at: value.occurred_at, counts };
   const productId = value.product_id;
   visit('product', '', productId, increment);

@@ -32,27 +32,46 @@ export function encodedStateLength(state: EntityState): number {
 
 /** Encodes `state` into `buffer` at `offset` (encodedStateLength bytes); returns the offset after it. */
 export function encodeStateInto(state: EntityState, buffer: Buffer, offset: number): number {
+  let at = encodeStateStampInto(state, buffer, offset);
+  const tiles = state.tiles;
+  const values = state.tileCount * TILE_STRIDE;
+  // A few tiles value by value (no view object per call; most entities have a few), more in one copy.
+  if (LITTLE_ENDIAN && values > 64) {
+    buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, values * 4), at);
+    return at + values * 4;
+  }
+  for (let i = 0; i < values; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
+  return at;
+}
+
+/**
+ * Encodes the stamp of `state` — the header and fences encodeStateInto writes, the bytes stateStamp
+ * reads from its encoding — into `buffer` at `offset`; returns the offset after it.
+ * A writer that holds the state it last read or wrote can so send the stamp that value has in Redis
+ * without keeping a copy of it.
+ */
+export function encodeStateStampInto(state: EntityState, buffer: Buffer, offset: number): number {
   const fences = state.fences;
-  const tileBytes = state.tileCount * TILE_BYTES;
-  buffer.writeUInt8(STATE_ENCODING_VERSION, offset);
+  buffer[offset] = STATE_ENCODING_VERSION;
   buffer.writeUInt8(fences.size, offset + 1);
   buffer.writeUInt16LE(state.tileCount, offset + 2);
   buffer.writeDoubleLE(state.lastClickAt, offset + 4);
   buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
-  let at = offset + HEADER_BYTES;
-  fences.forEach((fence, source) => {
-    buffer.writeUInt16LE(source, at);
-    buffer.writeDoubleLE(fence, at + 2);
-    at += FENCE_BYTES;
-  });
-  const tiles = state.tiles;
-  if (LITTLE_ENDIAN) {
-    buffer.set(new Uint8Array(tiles.buffer, tiles.byteOffset, tileBytes), at);
-    at += tileBytes;
-  } else {
-    for (let i = 0; i < state.tileCount * TILE_STRIDE; i++, at += 4) buffer.writeUInt32LE(tiles[i]!, at);
-  }
+  // forEach with a static callback and a reused cursor: no iterator, entry arrays or closure per call.
+  fenceCursor.buffer = buffer;
+  fenceCursor.at = offset + HEADER_BYTES;
+  fences.forEach(writeFence, fenceCursor);
+  const at = fenceCursor.at;
+  fenceCursor.buffer = EMPTY;
   return at;
+}
+
+const EMPTY = Buffer.alloc(0);
+const fenceCursor: { buffer: Buffer; at: number } = { buffer: EMPTY, at: 0 };
+function writeFence(this: typeof fenceCursor, fence: number, source: number): void {
+  this.buffer.writeUInt16LE(source, this.at);
+  this.buffer.writeDoubleLE(fence, this.at + 2);
+  this.at += FENCE_BYTES;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeState, encodeState } from './state-codec.ts';
+import { decodeState, encodeState, encodeStateStampInto, stateStamp } from './state-codec.ts';
 import {
   GRANULARITIES,
   WINDOWS,
@@ -87,6 +87,21 @@ describe('tiles', () => {
     expect(decodeState(null)).toBeUndefined();
     expect(() => decodeState(Buffer.from([9, 0, 0, 0]))).toThrow(/version 9/);
     expect(() => decodeState(encodeState(state).subarray(0, 30))).toThrow(/truncated/);
+  });
+
+  it("encodes a state's stamp as the header and fences of its encoding, also for a decoded state", () => {
+    const state = emptyState();
+    applyIncrements(state, [{ at: T0, counts: { clicks: 1 } }]);
+    state.fences.set(7, 41);
+    state.fences.set(1024 + 2, 5);
+    const decoded = decodeState(encodeState(state))!;
+    for (const s of [state, decoded]) {
+      const buffer = Buffer.alloc(64, 0xee);
+      const end = encodeStateStampInto(s, buffer, 3);
+      expect(end).toBe(3 + 20 + 2 * 10);
+      expect(buffer.toString('latin1', 3, end)).toBe(stateStamp(encodeState(state)));
+      expect(buffer[end]).toBe(0xee);
+    }
   });
 
   it('sums every window in one pass exactly as window by window, at any alignment of the buffer', () => {

@@ -95,6 +95,33 @@ describe('FeatureWriter (compare-and-set on real Redis) writes exactly the TypeS
     expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
   });
 
+  it('leaves a key changed under it as the other client left it (deleted, or rewritten), then recomputes it', async () => {
+    const prefix = `${uniqueName('fwr')}:`;
+    const keys = keyLayout(prefix);
+    const events = eventStream(200);
+    const [early, late] = [events.filter((e) => e.offset < 50), events.filter((e) => e.offset >= 50)];
+    const writer = new FeatureWriter(redis, keys);
+    await writer.applyBehaviour(early);
+    // While the writer holds their states: another writer applies the next event of partition 0 (its
+    // keys now hold other values), and a product key the writer wrote expires (here: is deleted).
+    const next = late.find((e) => e.partition === 0 && e.offset === 50)!;
+    await new FeatureWriter(redis, keys).applyBehaviour([next]);
+    const rewritten = expectedStates(prefix, [next]);
+    const ofLate = expectedStates(prefix, late);
+    const deleted = [...expectedStates(prefix, early).keys()].find(
+      (key) => key.includes('{p:') && !rewritten.has(key) && ofLate.has(key),
+    )!;
+    await redis.del(deleted);
+    const result = await writer.applyBehaviour(late);
+    expect(result.contended).toBeGreaterThanOrEqual(rewritten.size + 1);
+    // Every key holds exactly the events that reached it through a current value: the deleted one
+    // only the later events, every other one all of them, the other writer's event once.
+    const expected = expectedStates(prefix, events);
+    expected.set(deleted, ofLate.get(deleted)!);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
+    for (const key of expected.keys()) expect(await redis.ttl(key)).toBeGreaterThan(30 * 86_400);
+  });
+
   it('refuses a key that holds something other than an entity state, naming it', async () => {
     const prefix = `${uniqueName('fwx')}:`;
     const keys = keyLayout(prefix);

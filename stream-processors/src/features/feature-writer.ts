@@ -1,4 +1,5 @@
 import type { RedisClient } from '@searchop/runtime';
+import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import {
   COUNTER_TTL_SECONDS,
@@ -7,10 +8,10 @@ import {
   catalogEntryOf,
   decodeState,
   encodeStateInto,
+  encodeStateStampInto,
   encodedStateLength,
   entityRef,
   fenceSource,
-  stateStamp,
   visitIncrements,
   type BehaviourEvent,
   type Increment,
@@ -43,24 +44,29 @@ export interface ApplyResult {
 }
 
 /**
- * An entity this writer knows: its Redis key (built once), the state and stamp it last read or
- * wrote — the stamp is the encoded header and fences as a latin1 string — and the increments of
- * the batch being applied, with the source (topic partition) and offset of each.
+ * An entity this writer knows: its Redis key (built once), the state it last read or wrote — which
+ * is also the value the key holds, so the stamp a compare-and-set expects is encoded from it — and
+ * the increments of the batch being applied (a list through the batch's table of increments, with the
+ * source — topic partition — and offset of each).
  */
 interface Entity {
   readonly kind: EntityRef['kind'];
   readonly query: string;
   readonly productId: string;
   readonly key: string;
+  /** Hash slot of the key on a Redis Cluster (-1: not computed yet). */
+  slot: number;
   /** Undefined: not known (never read, or a compare-and-set failed): read it before use. */
   state: EntityState | undefined;
-  stamp: string;
-  /** The batch's increments are the first `count` of these arrays (kept allocated between batches). */
+  /** The key held nothing when read, and this writer has not written it since: expect it absent. */
+  absent: boolean;
+  /** The batch's increments: `count` of them, from `first` to `last` in the EntityTable's list. */
   count: number;
-  readonly sources: number[];
-  readonly offsets: number[];
-  readonly increments: Increment[];
+  first: number;
+  last: number;
 }
+
+type Tally = { -readonly [K in keyof ApplyResult]: ApplyResult[K] };
 
 type CompareAndSet = (...keysAndArgs: (string | number | Buffer)[]) => Promise<number[]>;
 
@@ -78,8 +84,14 @@ export interface FeatureWriterOptions {
   readonly maxRounds?: number;
 }
 
-const ABSENT = '';
-const NO_INCREMENT: Increment = { at: 0, counts: {} };
+/** Command names of the compare-and-set script, by its hash: a client can carry two versions of it. */
+const COMPARE_AND_SET = `searchopCompareAndSetStates_${createHash('sha1').update(COMPARE_AND_SET_STATES_LUA).digest('hex').slice(0, 8)}_`;
+const NO_INCREMENT: Increment = { at: 0, counts: { impressions: 0, clicks: 0, carts: 0, purchases: 0 } };
+/**
+ * Bytes an increment can add to an encoded state at most: a tile per granularity and a fence. Bounds
+ * the scratch space a state's compare-and-set arguments need before its increments are applied.
+ */
+const MAX_GROWTH_PER_INCREMENT = 3 * 20 + 10;
 
 /**
  * Writes feature updates to Redis exactly once with respect to Kafka offsets (DESIGN-NOTES:
@@ -108,6 +120,9 @@ export class FeatureWriter {
   readonly #maxRounds: number;
   readonly #cluster: boolean;
   readonly #entities: EntityTable;
+  readonly #unapplied = new Unapplied();
+  /** Where each call's script argument is built before it is copied into a Buffer of its own. */
+  #scratch = Buffer.allocUnsafe(1 << 16);
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(redis: RedisClient, keys: KeyLayout, options: FeatureWriterOptions = {}) {
@@ -139,7 +154,7 @@ export class FeatureWriter {
       table.offset = offset;
       visitIncrements(event, table.add);
     }
-    const result = { applied: 0, replayed: 0, late: 0, contended: 0 };
+    const result: Tally = { applied: 0, replayed: 0, late: 0, contended: 0 };
     let pending = table.touched;
     try {
       for (let round = 1; pending.length > 0; round++) {
@@ -151,37 +166,7 @@ export class FeatureWriter {
           );
         }
         await this.#read(pending);
-        const writes: Entity[] = [];
-        const lates: number[] = [];
-        for (const entity of pending) {
-          const state = entity.state!;
-          const applied = unapplied(entity, state);
-          if (applied === undefined) {
-            result.replayed++;
-            continue;
-          }
-          // A failed compare discards this state (read again), so changing it in place is safe.
-          lates.push(applyIncrements(state, applied.increments, applied.count));
-          const fences = state.fences;
-          for (let i = 0; i < applied.sources.length; i++) fences.set(applied.sources[i]!, applied.offsets[i]!);
-          writes.push(entity);
-        }
-        const stamps = new Array<string>(writes.length);
-        const statuses = await this.#compareAndSet(writes, stamps);
-        const retry: Entity[] = [];
-        for (let i = 0; i < writes.length; i++) {
-          const entity = writes[i]!;
-          if (statuses[i] === 1) {
-            result.applied++;
-            result.late += lates[i]!;
-            entity.stamp = stamps[i]!;
-          } else {
-            result.contended++;
-            entity.state = undefined;
-            retry.push(entity);
-          }
-        }
-        pending = retry;
+        pending = await this.#applyAndWrite(pending, result);
       }
     } catch (error) {
       // States changed in place whose write may not have happened: read them again next time.
@@ -197,11 +182,7 @@ export class FeatureWriter {
   async #read(entities: readonly Entity[]): Promise<void> {
     const missing = entities.filter((entity) => entity.state === undefined);
     if (missing.length === 0) return;
-    const groups = this.#group(
-      missing,
-      (entity) => entity.key,
-      (entity) => entity.key.length,
-    );
+    const groups = this.#group(missing, (entity) => entity.key.length);
     const replies = await Promise.all(
       groups.map((group) => this.#redis.mgetBuffer(...group.map((i) => missing[i]!.key))),
     );
@@ -209,11 +190,10 @@ export class FeatureWriter {
       const values = replies[g]!;
       group.forEach((m, i) => {
         const entity = missing[m]!;
-        const raw = values[i];
         try {
-          const state = decodeState(raw);
+          const state = decodeState(values[i]);
           entity.state = state ?? new EntityState();
-          entity.stamp = state ? stateStamp(raw!) : ABSENT;
+          entity.absent = state === undefined;
         } catch (error) {
           throw new StreamProcessorError(
             StreamProcessorErrorCode.STATE_UNREADABLE,
@@ -226,35 +206,99 @@ export class FeatureWriter {
   }
 
   /**
-   * Writes each entity's state if its key still has the entity's stamp; 1 written, 0 changed
-   * meanwhile. `stamps` receives the stamp of each new value.
+   * One round of a batch: applies each entity's unapplied increments to its (known) state and writes
+   * the new values with compare-and-set, one script call per group of keys, all issued together.
+   * Returns the entities whose compare failed (another writer changed them: read again and retry).
+   * Each group's script argument is built in the writer's scratch buffer — per key the stamp the key
+   * must still have, encoded from the state before the increments, then the new value — and copied
+   * into one Buffer per call: nothing is allocated per key.
    */
-  async #compareAndSet(entities: readonly Entity[], stamps: string[]): Promise<number[]> {
-    if (entities.length === 0) return [];
+  async #applyAndWrite(entities: readonly Entity[], result: Tally): Promise<Entity[]> {
     const groups = this.#group(
       entities,
-      (entity) => entity.key,
-      (entity) => entity.key.length + 6 + entity.stamp.length + encodedStateLength(entity.state!),
+      (entity) =>
+        entity.key.length + 6 + 2 * encodedStateLength(entity.state!) + entity.count * MAX_GROWTH_PER_INCREMENT,
     );
-    const replies = await Promise.all(groups.map((group) => this.#call(group, entities, stamps)));
-    const statuses = new Array<number>(entities.length);
-    groups.forEach((group, g) => {
-      const reply = replies[g]!;
-      for (let i = 0; i < group.length; i++) statuses[group[i]!] = reply[i]!;
-    });
-    return statuses;
+    const unapplied = this.#unapplied;
+    const calls: Promise<number[]>[] = [];
+    const written: Entity[][] = [];
+    const lates: number[][] = [];
+    for (const group of groups) {
+      const writes: Entity[] = [];
+      const late: number[] = [];
+      let at = 0;
+      for (const index of group) {
+        const entity = entities[index]!;
+        const state = entity.state!;
+        if (!unapplied.of(entity, state.fences, this.#entities)) {
+          result.replayed++;
+          continue;
+        }
+        const scratch = this.#reserve(
+          at,
+          6 + 2 * encodedStateLength(state) + unapplied.count * MAX_GROWTH_PER_INCREMENT,
+        );
+        // A failed compare discards this state (read again), so changing it in place is safe.
+        const stampStart = at + 2;
+        at = entity.absent ? stampStart : encodeStateStampInto(state, scratch, stampStart);
+        scratch.writeUInt16LE(at - stampStart, stampStart - 2);
+        late.push(applyIncrements(state, unapplied.increments, unapplied.count));
+        unapplied.moveFences(state.fences);
+        const valueStart = at + 4;
+        at = encodeStateInto(state, scratch, valueStart);
+        scratch.writeUInt32LE(at - valueStart, valueStart - 4);
+        writes.push(entity);
+      }
+      if (writes.length === 0) continue;
+      const blob = Buffer.allocUnsafe(at);
+      this.#scratch.copy(blob, 0, 0, at);
+      calls.push(this.#call(writes, blob));
+      written.push(writes);
+      lates.push(late);
+    }
+    const replies = await Promise.all(calls);
+    const retry: Entity[] = [];
+    for (let c = 0; c < replies.length; c++) {
+      const statuses = replies[c]!;
+      const writes = written[c]!;
+      for (let i = 0; i < writes.length; i++) {
+        const entity = writes[i]!;
+        if (statuses[i] === 1) {
+          result.applied++;
+          result.late += lates[c]![i]!;
+          entity.absent = false;
+        } else {
+          result.contended++;
+          entity.state = undefined;
+          retry.push(entity);
+        }
+      }
+    }
+    return retry;
+  }
+
+  /** The scratch buffer, with at least `bytes` free after `at` (grown, keeping its first `at` bytes). */
+  #reserve(at: number, bytes: number): Buffer {
+    if (at + bytes <= this.#scratch.length) return this.#scratch;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.#scratch.length, at + bytes));
+    this.#scratch.copy(grown, 0, 0, at);
+    return (this.#scratch = grown);
   }
 
   /**
    * Groups of item indexes for one command each: keys of one slot (cluster) or any keys (single
    * Redis), within the per-call limits.
    */
-  #group<T>(items: readonly T[], keyOf: (item: T) => string, bytesOf: (item: T) => number): number[][] {
+  #group(items: readonly Entity[], bytesOf: (item: Entity) => number): number[][] {
     const calls: number[][] = [];
     const open = new Map<number, { items: number[]; bytes: number }>();
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
-      const group = this.#cluster ? calculateSlot(keyOf(item)) : 0;
+      let group = 0;
+      if (this.#cluster) {
+        if (item.slot < 0) item.slot = calculateSlot(item.key);
+        group = item.slot;
+      }
       const bytes = bytesOf(item);
       let call = open.get(group);
       if (call && (call.items.length >= this.#maxKeys || call.bytes + bytes > this.#maxBytes)) {
@@ -272,41 +316,28 @@ export class FeatureWriter {
   /**
    * One script call for a group: its keys (padded to the command's key count), the TTL, the number
    * of real keys and one blob with, per key, u16 stamp length, the expected stamp, u32 value length
-   * and the new value — one argument instead of two per key, written without a Buffer per value.
+   * and the new value — one argument instead of two per key.
    */
-  #call(group: readonly number[], entities: readonly Entity[], stamps: string[]): Promise<number[]> {
-    let n = 1;
-    while (n < group.length) n *= 2;
-    const keys = group.map((i) => entities[i]!.key);
-    while (keys.length < n) keys.push(keys[keys.length - 1]!);
-    const lengths = group.map((i) => encodedStateLength(entities[i]!.state!));
-    let size = 0;
-    group.forEach((i, k) => (size += 6 + entities[i]!.stamp.length + lengths[k]!));
-    const blob = Buffer.allocUnsafe(size);
-    let at = 0;
-    group.forEach((i, k) => {
-      const entity = entities[i]!;
-      at = blob.writeUInt16LE(entity.stamp.length, at);
-      at += blob.write(entity.stamp, at, 'latin1');
-      const start = blob.writeUInt32LE(lengths[k]!, at);
-      at = encodeStateInto(entity.state!, blob, start);
-      stamps[i] = stateStamp(blob, start);
-    });
-    const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`searchopCompareAndSetStates${n}`]!;
-    return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, group.length, blob);
+  #call(writes: readonly Entity[], blob: Buffer): Promise<number[]> {
+    const n = paddedKeyCount(writes.length);
+    const keys = new Array<string>(n);
+    for (let i = 0; i < writes.length; i++) keys[i] = writes[i]!.key;
+    keys.fill(writes[writes.length - 1]!.key, writes.length);
+    const command = (this.#redis as unknown as Record<string, CompareAndSet>)[`${COMPARE_AND_SET}${n}`]!;
+    return command.call(this.#redis, ...keys, COUNTER_TTL_SECONDS, writes.length, blob);
   }
 
   /**
    * The script as a command taking a fixed number of keys. ioredis auto-pipelining routes a command
    * on a cluster by its first argument, so the keys must come first and the key count must be part
    * of the command's definition, not an argument; and a command must be defined before any pipeline
-   * that carries it is created. So the constructor defines the script (one SHA) for key counts of
-   * powers of two, and a call pads its keys to the next one by repeating its last key (the script
+   * that carries it is created. So the constructor defines the script (one SHA) for the key counts
+   * of paddedKeyCount, and a call pads its keys to the next one by repeating its last key (the script
    * only visits keys that have arguments).
    */
   static #defineScripts(redis: RedisClient, maxKeys: number): void {
-    for (let n = 1; ; n *= 2) {
-      const name = `searchopCompareAndSetStates${n}`;
+    for (let n = 1; ; n = paddedKeyCount(n + 1)) {
+      const name = `${COMPARE_AND_SET}${n}`;
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: n, lua: COMPARE_AND_SET_STATES_LUA });
       if (n >= maxKeys) break;
     }
@@ -341,6 +372,18 @@ export class FeatureWriter {
 }
 
 /**
+ * The key count of the command that carries `keys` keys: the next of 1, 2, 3, 4, 6, 8, 12, 16, 24, …
+ * (powers of two and one and a half times them), so that padding adds at most half to a call's keys
+ * (powers of two alone: up to as many again) — each padded key is still sent, and made a Lua string
+ * by Redis — with ~2 log2(maxKeys) commands defined. Matters on a Redis Cluster, where a batch's keys split into many small groups.
+ */
+function paddedKeyCount(keys: number): number {
+  let n = 1;
+  while (n < keys) n = n >= 2 && (n & (n - 1)) === 0 ? (n * 3) / 2 : n === 1 ? 2 : (n / 3) * 4;
+  return n;
+}
+
+/**
  * The entities this writer knows, by product, query and (query, product) — nested maps, so that no
  * key string is built per increment: an entity's key is built once, when it is first seen. `add` is
  * the visitor of visitIncrements for the event at `source` and `offset`; it collects the batch's
@@ -360,36 +403,59 @@ class EntityTable {
   #pairs = new Map<string, Map<string, Entity>>();
   #global: Entity | undefined;
   #size = 0;
+  /**
+   * The pairs of the query of the last pair looked up: an impression visits its query's pairs one
+   * after another, so most pair lookups skip the lookup of the query.
+   */
+  #lastQuery: string | undefined;
+  #lastPairs: Map<string, Entity> | undefined;
 
   constructor(keys: KeyLayout, capacity: number) {
     this.#keys = keys;
     this.#capacity = capacity;
   }
 
+  /**
+   * The batch's increments, in visiting order: increment i has its source, offset and the index of
+   * the next increment of the same entity (-1: its last). One set of arrays for the whole batch
+   * (reused from batch to batch) instead of three per entity.
+   */
+  readonly sources: number[] = [];
+  readonly offsets: number[] = [];
+  readonly increments: Increment[] = [];
+  readonly next: number[] = [];
+  #count = 0;
+
   readonly add: IncrementVisitor = (kind, query, productId, increment) => {
     const entity = this.#entity(kind, query, productId);
-    const i = entity.count++;
-    if (i === 0) this.touched.push(entity);
-    entity.sources[i] = this.source;
-    entity.offsets[i] = this.offset;
-    entity.increments[i] = increment;
+    const i = this.#count++;
+    this.sources[i] = this.source;
+    this.offsets[i] = this.offset;
+    this.increments[i] = increment;
+    this.next[i] = -1;
+    if (entity.count++ === 0) {
+      entity.first = i;
+      this.touched.push(entity);
+    } else this.next[entity.last] = i;
+    entity.last = i;
   };
 
   /** Clears the batch's increments; forgets entities past the capacity. */
   endBatch(): void {
     const touched = this.touched;
     this.touched = [];
-    for (const entity of touched) {
-      entity.count = 0;
-      // Drop the increments (they hold their events' objects) but keep the arrays' capacity.
-      entity.increments.fill(NO_INCREMENT);
-    }
+    for (const entity of touched) entity.count = 0;
+    // Drop the increments (they hold their events' objects) but keep the arrays' capacity.
+    this.increments.fill(NO_INCREMENT, 0, this.#count);
+    this.#count = 0;
     if (this.#size <= this.#capacity) return;
     this.#products = new Map();
     this.#queries = new Map();
     this.#pairs = new Map();
     this.#global = undefined;
     this.#size = 0;
+    this.#lastQuery = undefined;
+    this.#lastPairs = undefined;
     if (touched.length > this.#capacity) return;
     for (const entity of touched) this.#insert(entity);
   }
@@ -407,7 +473,11 @@ class EntityTable {
         entity = this.#queries.get(query);
         break;
       case 'pair':
-        entity = this.#pairs.get(query)?.get(productId);
+        if (query !== this.#lastQuery) {
+          this.#lastQuery = query;
+          this.#lastPairs = this.#pairs.get(query);
+        }
+        entity = this.#lastPairs?.get(productId);
         break;
     }
     if (entity) return entity;
@@ -416,12 +486,12 @@ class EntityTable {
       query,
       productId,
       key: this.#keys.counters(entityRef(kind, query, productId)),
+      slot: -1,
       state: undefined,
-      stamp: ABSENT,
+      absent: false,
       count: 0,
-      sources: [],
-      offsets: [],
-      increments: [],
+      first: -1,
+      last: -1,
     };
     this.#insert(entity);
     return entity;
@@ -441,7 +511,10 @@ class EntityTable {
         return;
       case 'pair': {
         let byProduct = this.#pairs.get(entity.query);
-        if (!byProduct) this.#pairs.set(entity.query, (byProduct = new Map<string, Entity>()));
+        if (!byProduct) {
+          this.#pairs.set(entity.query, (byProduct = new Map<string, Entity>()));
+          if (entity.query === this.#lastQuery) this.#lastPairs = byProduct;
+        }
         byProduct.set(entity.productId, entity);
         return;
       }
@@ -450,46 +523,57 @@ class EntityTable {
 }
 
 /**
- * The increments of `update` above the state's fence for their source, and the fences they move
- * to (sources[i] → offsets[i]); undefined when there is none (every update of the key is a replay).
+ * The increments of an entity's batch above the state's fence for their source, and the fences they
+ * move (sources[i] → offsets[i]), in arrays reused from one entity to the next.
  */
-function unapplied(
-  update: Entity,
-  state: EntityState,
-): { increments: readonly Increment[]; count: number; sources: number[]; offsets: number[] } | undefined {
-  const { sources, offsets, increments, count } = update;
-  const fences = state.fences;
-  const movedSources: number[] = [];
-  const movedOffsets: number[] = [];
-  let kept: Increment[] | undefined;
-  let lastSource = -1;
-  let fence = -1;
-  let moved = -1;
-  for (let i = 0; i < count; i++) {
-    const source = sources[i]!;
-    const offset = offsets[i]!;
-    if (source !== lastSource) {
-      lastSource = source;
-      fence = fences.get(source) ?? -1;
-      moved = movedSources.indexOf(source);
-      if (moved < 0 && offset > fence) {
-        moved = movedSources.length;
-        movedSources.push(source);
-        movedOffsets.push(offset);
+class Unapplied {
+  increments: readonly Increment[] = [];
+  count = 0;
+  readonly #kept: Increment[] = [];
+  readonly #sources: number[] = [];
+  readonly #offsets: number[] = [];
+  #moved = 0;
+
+  /**
+   * Finds the increments of `entity` (in `table`'s lists) to apply over `fences`; false when there is
+   * none (all replays).
+   */
+  of(entity: Entity, fences: ReadonlyMap<number, number>, table: EntityTable): boolean {
+    const { sources, offsets, increments, next } = table;
+    const movedSources = this.#sources;
+    const movedOffsets = this.#offsets;
+    const kept = this.#kept;
+    let count = 0;
+    let moved = 0;
+    let lastSource = -1;
+    let fence = -1;
+    let m = -1;
+    for (let i = entity.first, n = 0; n < entity.count; i = next[i]!, n++) {
+      const source = sources[i]!;
+      const offset = offsets[i]!;
+      if (source !== lastSource) {
+        lastSource = source;
+        fence = fences.get(source) ?? -1;
+        m = -1;
+        for (let k = 0; k < moved; k++) if (movedSources[k] === source) m = k;
       }
+      // At or below the fence: a replay, already counted.
+      if (offset <= fence) continue;
+      kept[count++] = increments[i]!;
+      if (m < 0) {
+        m = moved++;
+        movedSources[m] = source;
+        movedOffsets[m] = offset;
+      } else if (offset > movedOffsets[m]!) movedOffsets[m] = offset;
     }
-    if (offset <= fence) {
-      // A replay: from here on, collect the increments to apply one by one.
-      kept ??= increments.slice(0, i);
-      continue;
-    }
-    kept?.push(increments[i]!);
-    if (moved < 0) {
-      moved = movedSources.length;
-      movedSources.push(source);
-      movedOffsets.push(offset);
-    } else if (offset > movedOffsets[moved]!) movedOffsets[moved] = offset;
+    this.#moved = moved;
+    this.increments = kept;
+    this.count = count;
+    return moved > 0;
   }
-  if (movedSources.length === 0) return undefined;
-  return { increments: kept ?? increments, count: kept?.length ?? count, sources: movedSources, offsets: movedOffsets };
+
+  /** Moves the fences the increments found by `of` move. */
+  moveFences(fences: Map<number, number>): void {
+    for (let k = 0; k < this.#moved; k++) fences.set(this.#sources[k]!, this.#offsets[k]!);
+  }
 }
