@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '@searchop/runtime';
 import type { BehaviourEvent } from '@searchop/schemas';
+import { searchImpression } from '../stream-processors/src/features/testing/behaviour-stream.ts';
 
 /** CPU seconds (user + system) Redis has used since it started (INFO cpu; a shared Redis counts every client). */
 export async function redisCpuSeconds(redis: RedisClient): Promise<number> {
@@ -34,21 +35,12 @@ export function storefrontEvent(i: number, at: number): BehaviourEvent {
   };
   const kind = i % 10;
   if (kind < 5) {
-    return {
-      type: 'search_impression',
-      value: {
-        ...base,
-        query: q,
-        normalized_query: q,
-        page: 1,
-        device: 'DESKTOP',
-        items: Array.from({ length: 12 }, (_, k) => ({
-          product_id: `p${zipf(20_000)}`,
-          position: k + 1,
-          retrieval_score: null,
-        })),
-      },
-    };
+    return searchImpression(
+      base,
+      q,
+      'DESKTOP',
+      Array.from({ length: 12 }, () => `p${zipf(20_000)}`),
+    );
   }
   const interaction = {
     ...base,

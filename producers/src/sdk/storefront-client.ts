@@ -428,16 +428,19 @@ export class StorefrontClient {
 
   #push(pending: Pending): void {
     this.#buffer.push(pending);
-    if (this.#buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
-    else this.#scheduleSend(this.#lingerMs);
+    this.#scheduleBuffered();
   }
 
   #pushAll(pending: readonly Pending[]): void {
     if (pending.length === 0) return;
     const buffer = this.#buffer;
     for (const p of pending) buffer.push(p);
-    if (buffer.length >= this.#maxBatchSize) this.#scheduleSend(0);
-    else this.#scheduleSend(this.#lingerMs);
+    this.#scheduleBuffered();
+  }
+
+  /** A full batch goes now, a partial one after the linger. */
+  #scheduleBuffered(): void {
+    this.#scheduleSend(this.#buffer.length >= this.#maxBatchSize ? 0 : this.#lingerMs);
   }
 
   /** Events accepted and not yet acknowledged (buffered or in flight); never above maxBufferedEvents. */

@@ -8,6 +8,7 @@ import {
   topics,
   type BehaviourEvent,
   type EntityState,
+  type SearchImpression,
 } from '@searchop/schemas';
 import type { SourcedEvent } from '../feature-writer.ts';
 
@@ -33,21 +34,12 @@ export function eventStream(count: number, partitions = 2): SourcedEvent<Behavio
     const kind = random();
     let event: BehaviourEvent;
     if (kind < 0.5) {
-      event = {
-        type: 'search_impression',
-        value: {
-          ...base,
-          query: q,
-          normalized_query: q,
-          page: 1,
-          device: 'OTHER',
-          items: Array.from({ length: 5 }, (_, k) => ({
-            product_id: pick(products),
-            position: k + 1,
-            retrieval_score: null,
-          })),
-        },
-      };
+      event = searchImpression(
+        base,
+        q,
+        'OTHER',
+        Array.from({ length: 5 }, () => pick(products)),
+      );
     } else {
       const interaction = {
         ...base,
@@ -78,6 +70,26 @@ export function eventStream(count: number, partitions = 2): SourcedEvent<Behavio
     out.push({ spec, partition, offset: offsets[partition]!++, event });
   }
   return out;
+}
+
+/** A first-page search impression of `productIds` at positions 1, 2, … (the query already normalised). */
+export function searchImpression(
+  base: Pick<SearchImpression, 'event_id' | 'occurred_at' | 'request_id' | 'user_id' | 'session_id'>,
+  query: string,
+  device: SearchImpression['device'],
+  productIds: readonly string[],
+): BehaviourEvent {
+  return {
+    type: 'search_impression',
+    value: {
+      ...base,
+      query,
+      normalized_query: query,
+      page: 1,
+      device,
+      items: productIds.map((product_id, k) => ({ product_id, position: k + 1, retrieval_score: null })),
+    },
+  };
 }
 
 export /** The reference: the TypeScript tile code applied to every event once. */
