@@ -10,7 +10,8 @@
  *     machine the second is what one core would sustain; plus the CPU time Redis used meanwhile
  *     (INFO cpu; a shared Redis also counts other clients' work);
  *  b. freshness: for each rate of --rate (default 10,000 then 1,000 events/s), events produced at that
- *     rate for --seconds, then until the processor has caught up; the phase's own observations of its
+ *     rate for --seconds, evenly (every 10 ms, the events due by then), then until the processor has
+ *     caught up; the phase's own observations of its
  *     searchop_feature_freshness_seconds histogram (Kafka timestamp → visible in Redis), p50/p99;
  *  c. Redis memory per 1M (query, product) pairs: 200,000 pairs with one impression and one click
  *     each written through the FeatureWriter, used_memory before and after, scaled to 1M.
@@ -24,7 +25,20 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { serviceClients } from '@searchop/runtime/testing';
-import { EventCodec, deployedTopic, keyLayout, provision, topics, type TopicSpec } from '@searchop/schemas';
+import {
+  EntityState,
+  EventCodec,
+  applyIncrements,
+  deployedTopic,
+  encodeState,
+  keyLayout,
+  provision,
+  topics,
+  visitIncrements,
+  type BehaviourEvent,
+  type IncrementVisitor,
+  type TopicSpec,
+} from '@searchop/schemas';
 import { StorefrontClient } from '../producers/src/sdk/storefront-client.ts';
 import { FeatureWriter } from '../stream-processors/src/features/feature-writer.ts';
 import { random, redisCpuSeconds, storefrontEvent as event } from './feature-bench-shared.ts';
@@ -79,6 +93,31 @@ async function produce(count: number, at: () => number): Promise<void> {
   }
 }
 
+/**
+ * Produces `rate` events per second for `seconds`, spread evenly: every 10 ms, the events due by then
+ * (a storefront's traffic arrives continuously, not in one burst a second). Resolves when Kafka
+ * acknowledged all of them.
+ */
+async function produceSteadily(rate: number, seconds: number): Promise<void> {
+  const began = Date.now();
+  const acks: Promise<unknown>[] = [];
+  let sent = 0;
+  let i = 0;
+  for (let elapsed = 0; elapsed < seconds * 1000; elapsed = Date.now() - began) {
+    const due = Math.min(Math.floor((elapsed / 1000) * rate), rate * seconds);
+    for (; sent < due; sent++) {
+      const e = event(i++, Date.now());
+      acks.push(client.emit(typeOf[e.type], e.value));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (; sent < rate * seconds; sent++) {
+    const e = event(i++, Date.now());
+    acks.push(client.emit(typeOf[e.type], e.value));
+  }
+  await Promise.all(acks);
+}
+
 console.log(`producing ${N} events into *${suffix}`);
 const start = Date.now() - 7 * 86_400_000;
 let produced = 0;
@@ -122,6 +161,123 @@ async function rawDecode(): Promise<{ rate: number; perCpuSecond: number }> {
 const raw = await rawDecode();
 const rawRate = raw.rate;
 console.log(`raw decode: ${rawRate.toFixed(0)} events/s, ${raw.perCpuSecond.toFixed(0)} events per CPU-second`);
+
+/**
+ * a1'. The storage floor: what any processor that keeps one Redis key per entity (as the ranker reads
+ * them) must at least do — the raw consumer's decoding, then per batch of FLOOR_BATCH events one write
+ * of each distinct entity the batch's events touch (found with the shared visitIncrements, in sets,
+ * without building a key per increment), awaited before the next batch. Every advantage is given to
+ * it: the batch is as large as the freshness target allows at 100,000 events/s (500 ms of events);
+ * the write is ioredis's cheapest — MSET of 1,000 keys per command, all issued together — so no TTL is
+ * set (which the real keys need); every value is the same pre-encoded Buffer, the size of the smallest
+ * state there is (a pair seen once: 3 tiles and a fence); nothing is read, merged, encoded or
+ * compared; no metrics, no commit.
+ */
+const FLOOR_BATCH = 50_000;
+const FLOOR_KEYS_PER_MSET = 1_000;
+async function storageFloor(): Promise<{
+  rate: number;
+  perCpuSecond: number;
+  keysPerEvent: number;
+  valueBytes: number;
+}> {
+  const layout = keyLayout(`benchfloor:${Date.now().toString(36)}:`);
+  const smallest = new EntityState();
+  applyIncrements(smallest, [{ at: Date.now(), counts: { impressions: 1, clicks: 0, carts: 0, purchases: 0 } }]);
+  smallest.fences.set(0, 0);
+  const value = encodeState(smallest);
+  const consumer = kafka.consumer({ groupId: `floor${suffix}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: specs.map((s) => s.name), fromBeginning: true });
+  const typeByTopic = new Map<string, BehaviourEvent['type']>([
+    [specs[0]!.name, 'search_impression'],
+    [specs[1]!.name, 'click'],
+    [specs[2]!.name, 'add_to_cart'],
+    [specs[3]!.name, 'purchase'],
+  ]);
+  let products = new Set<string>();
+  let queries = new Set<string>();
+  let pairs = new Map<string, Set<string>>();
+  let global = false;
+  const visit: IncrementVisitor = (kind, query, productId) => {
+    if (kind === 'product') products.add(productId);
+    else if (kind === 'query') queries.add(query);
+    else if (kind === 'global') global = true;
+    else {
+      let ofQuery = pairs.get(query);
+      if (!ofQuery) pairs.set(query, (ofQuery = new Set()));
+      ofQuery.add(productId);
+    }
+  };
+  let keysWritten = 0;
+  const flush = async () => {
+    const keys: string[] = [];
+    for (const p of products) keys.push(layout.productCounters(p));
+    for (const q of queries) keys.push(layout.queryCounters(q));
+    for (const [q, ofQuery] of pairs) for (const p of ofQuery) keys.push(layout.pairCounters(q, p));
+    if (global) keys.push(layout.globalCounters());
+    keysWritten += keys.length;
+    products = new Set();
+    queries = new Set();
+    pairs = new Map();
+    global = false;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < keys.length; i += FLOOR_KEYS_PER_MSET) {
+      const args: (string | Buffer)[] = [];
+      for (let k = i; k < Math.min(keys.length, i + FLOOR_KEYS_PER_MSET); k++) args.push(keys[k]!, value);
+      writes.push(redis.mset(...args));
+    }
+    await Promise.all(writes);
+  };
+  let seen = 0;
+  let pending = 0;
+  let first = 0;
+  let last = 0;
+  let cpuAtFirst = process.cpuUsage();
+  let cpuAtLast = cpuAtFirst;
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const spec = specs.find((s) => s.name === batch.topic)! as TopicSpec<unknown>;
+      const type = typeByTopic.get(batch.topic)!;
+      if (first === 0) {
+        first = Date.now();
+        cpuAtFirst = process.cpuUsage();
+      }
+      for (const m of batch.messages) {
+        const decoded = await codec.decode(spec, m.value!);
+        visitIncrements({ type, value: decoded } as BehaviourEvent, visit);
+      }
+      seen += batch.messages.length;
+      pending += batch.messages.length;
+      if (pending >= FLOOR_BATCH || seen >= N) {
+        pending = 0;
+        await flush();
+      }
+      last = Date.now();
+      cpuAtLast = process.cpuUsage();
+    },
+  });
+  while (seen < N) await new Promise((resolve) => setTimeout(resolve, 200));
+  await consumer.disconnect();
+  const cpu = (cpuAtLast.user + cpuAtLast.system - cpuAtFirst.user - cpuAtFirst.system) / 1e6;
+  await redis
+    .eval(
+      `for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`,
+      0,
+      `${layout.globalCounters().split('{')[0]}*`,
+    )
+    .catch(() => undefined);
+  return {
+    rate: (N / (last - first)) * 1000,
+    perCpuSecond: N / cpu,
+    keysPerEvent: keysWritten / N,
+    valueBytes: value.length,
+  };
+}
+const floor = await storageFloor();
+console.log(
+  `storage floor: ${floor.rate.toFixed(0)} events/s, ${floor.perCpuSecond.toFixed(0)} events per CPU-second, ${floor.keysPerEvent.toFixed(2)} keys per event`,
+);
 
 // a2. the feature processor, pinned to one core.
 const prefix = `bench:${Date.now().toString(36)}:`;
@@ -174,6 +330,9 @@ const freshness: {
   p50: number | undefined;
   p99: number | undefined;
   caughtUpMs: number;
+  /** CPU the processor and Redis used per event of the phase, µs. */
+  processorMicros: number;
+  redisMicros: number;
   batches: number;
   batchMs: number;
 }[] = [];
@@ -181,13 +340,10 @@ let producedSoFar = N;
 for (const rate of RATES) {
   console.log(`steady ${rate} events/s for ${SECONDS} s`);
   const before = await scrape(`http://127.0.0.1:${metricsPort}/metrics`);
+  const processorCpuBefore = cpuSecondsOf(processor.pid!);
+  const redisCpuBefore = await redisCpu();
   const steadyStart = Date.now();
-  for (let second = 0; second < SECONDS; second++) {
-    const tick = Date.now();
-    await produce(rate, () => Date.now());
-    const spare = 1000 - (Date.now() - tick);
-    if (spare > 0) await new Promise((resolve) => setTimeout(resolve, spare));
-  }
+  await produceSteadily(rate, SECONDS);
   const produceEnd = Date.now();
   const achieved = (rate * SECONDS) / ((produceEnd - steadyStart) / 1000);
   producedSoFar += rate * SECONDS;
@@ -200,7 +356,19 @@ for (const rate of RATES) {
   const batchHistogram = 'searchop_consumer_batch_duration_seconds';
   const batches = histogramCount(after, batchHistogram) - histogramCount(before, batchHistogram);
   const batchMs = (histogramQuantileBetween(before, after, batchHistogram, 0.5) ?? 0) * 1000;
-  freshness.push({ asked: rate, achieved, p50: quantile(0.5), p99: quantile(0.99), caughtUpMs, batches, batchMs });
+  const processorMicros = ((cpuSecondsOf(processor.pid!) - processorCpuBefore) / (rate * SECONDS)) * 1e6;
+  const redisMicros = (((await redisCpu()) - redisCpuBefore) / (rate * SECONDS)) * 1e6;
+  freshness.push({
+    asked: rate,
+    achieved,
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    caughtUpMs,
+    processorMicros,
+    redisMicros,
+    batches,
+    batchMs,
+  });
 }
 processor.kill('SIGTERM');
 
@@ -250,12 +418,13 @@ const ms = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : `${
 const table = `| measure | result | target |
 | --- | --- | --- |
 | raw kafkajs consumer, decode only | ${rawRate.toFixed(0)} events/s; ${raw.perCpuSecond.toFixed(0)} events per CPU-second | |
+| storage floor: raw consumer + each ${FLOOR_BATCH}-event batch's distinct entities written once, by \`MSET\` of ${FLOOR_KEYS_PER_MSET} keys (${floor.keysPerEvent.toFixed(2)} keys per event, ${floor.valueBytes}-byte values, no TTL), nothing else | ${floor.rate.toFixed(0)} events/s (${((floor.rate / rawRate) * 100).toFixed(0)}% of raw); ${floor.perCpuSecond.toFixed(0)} events per CPU-second (${((floor.perCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | |
 | feature processor, one core (taskset -c 0) | ${processorRate.toFixed(0)} events/s (${((processorRate / rawRate) * 100).toFixed(0)}% of raw); ${processorPerCpuSecond.toFixed(0)} events per CPU-second (${((processorPerCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | ≥ 100,000 events/s, ≥ 60% of raw |
 | Redis CPU per event during the throughput run (shared Redis: includes other clients) | ${redisMicrosPerEvent.toFixed(1)} µs (${(1e6 / redisMicrosPerEvent).toFixed(0)} events per Redis CPU-second) | |
 ${freshness
   .map(
     (f) =>
-      `| freshness at ${f.achieved.toFixed(0)} events/s produced for ${SECONDS} s (asked ${f.asked}; caught up ${(f.caughtUpMs / 1000).toFixed(1)} s after the last; ${f.batches} batches of ${((f.asked * SECONDS) / Math.max(f.batches, 1)).toFixed(0)} events, median ${f.batchMs.toFixed(0)} ms from hand-over to commit) | p50 ${ms(f.p50)}, p99 ${ms(f.p99)} | p99 ≤ 500 ms at 10,000 events/s |\n`,
+      `| freshness at ${f.achieved.toFixed(0)} events/s produced for ${SECONDS} s (asked ${f.asked}; caught up ${(f.caughtUpMs / 1000).toFixed(1)} s after the last; ${f.batches} batches of ${((f.asked * SECONDS) / Math.max(f.batches, 1)).toFixed(0)} events, median ${f.batchMs.toFixed(0)} ms from hand-over to commit; processor ${f.processorMicros.toFixed(0)} µs and Redis ${f.redisMicros.toFixed(0)} µs of CPU per event) | p50 ${ms(f.p50)}, p99 ${ms(f.p99)} | p99 ≤ 500 ms at 10,000 events/s |\n`,
   )
   .join(
     '',
