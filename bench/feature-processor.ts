@@ -13,8 +13,10 @@
  *     rate for --seconds, evenly (every 10 ms, the events due by then), then until the processor has
  *     caught up; the phase's own observations of its
  *     searchop_feature_freshness_seconds histogram (Kafka timestamp → visible in Redis), p50/p99;
- *  c. Redis memory per 1M (query, product) pairs: 200,000 pairs with one impression and one click
- *     each written through the FeatureWriter, used_memory before and after, scaled to 1M.
+ *  c. Redis memory per 1M (query, product) pairs: 200,000 clicks, each on its own product from one
+ *     of 1,000 queries, written through the FeatureWriter (so 1,000 pairs hashes of 200 pairs each);
+ *     MEMORY USAGE (SAMPLES 0) of each pairs hash, summed and scaled to 1M pairs, next to the growth
+ *     of used_memory for everything the clicks wrote.
  *
  *   KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… REDIS_URL=… node bench/feature-processor.ts [--events 300000] [--rate 10000,1000] [--seconds 30]
  * Results: stdout and bench/results/feature-processor.md.
@@ -32,6 +34,7 @@ import {
   deployedTopic,
   encodeState,
   keyLayout,
+  pairField,
   provision,
   topics,
   visitIncrements,
@@ -163,15 +166,17 @@ const rawRate = raw.rate;
 console.log(`raw decode: ${rawRate.toFixed(0)} events/s, ${raw.perCpuSecond.toFixed(0)} events per CPU-second`);
 
 /**
- * a1'. The storage floor: what any processor that keeps one Redis key per entity (as the ranker reads
- * them) must at least do — the raw consumer's decoding, then per batch of FLOOR_BATCH events one write
- * of each distinct entity the batch's events touch (found with the shared visitIncrements, in sets,
- * without building a key per increment), awaited before the next batch. Every advantage is given to
- * it: the batch is as large as the freshness target allows at 100,000 events/s (500 ms of events);
- * the write is ioredis's cheapest — MSET of 1,000 keys per command, all issued together — so no TTL is
- * set (which the real keys need); every value is the same pre-encoded Buffer, the size of the smallest
- * state there is (a pair seen once: 3 tiles and a fence); nothing is read, merged, encoded or
- * compared; no metrics, no commit.
+ * a1'. The storage floor: what any processor that keeps the Redis layout the ranker reads (a key per
+ * product, query and the global counters; a hash per query whose fields are its pairs) must at least
+ * do — the raw consumer's decoding, then per batch of FLOOR_BATCH events one write of each distinct
+ * entity the batch's events touch (found with the shared visitIncrements, in sets, without building a
+ * key per increment), awaited before the next batch. Every advantage is given to it: the batch is as
+ * large as the freshness target allows at 100,000 events/s (500 ms of events); the writes are
+ * ioredis's cheapest — MSET of 1,000 keys per command for the keys, one HSET per touched query of all
+ * its touched pairs' fields, all issued together — so no TTL is set and no fences field is written
+ * (which the real layout needs); every value is the same pre-encoded Buffer, the size of the smallest
+ * state there is (seen once: 3 tiles, and a fence for a key; a pair field has none); nothing is read,
+ * merged, encoded or compared; no metrics, no commit.
  */
 const FLOOR_BATCH = 50_000;
 const FLOOR_KEYS_PER_MSET = 1_000;
@@ -179,11 +184,15 @@ async function storageFloor(): Promise<{
   rate: number;
   perCpuSecond: number;
   keysPerEvent: number;
-  valueBytes: number;
+  pairHashesPerEvent: number;
+  pairFieldsPerEvent: number;
+  keyValueBytes: number;
+  pairValueBytes: number;
 }> {
   const layout = keyLayout(`benchfloor:${Date.now().toString(36)}:`);
   const smallest = new EntityState();
   applyIncrements(smallest, [{ at: Date.now(), counts: { impressions: 1, clicks: 0, carts: 0, purchases: 0 } }]);
+  const pairValue = encodeState(smallest);
   smallest.fences.set(0, 0);
   const value = encodeState(smallest);
   const consumer = kafka.consumer({ groupId: `floor${suffix}` });
@@ -210,23 +219,31 @@ async function storageFloor(): Promise<{
     }
   };
   let keysWritten = 0;
+  let pairHashesWritten = 0;
+  let pairFieldsWritten = 0;
   const flush = async () => {
     const keys: string[] = [];
     for (const p of products) keys.push(layout.productCounters(p));
     for (const q of queries) keys.push(layout.queryCounters(q));
-    for (const [q, ofQuery] of pairs) for (const p of ofQuery) keys.push(layout.pairCounters(q, p));
     if (global) keys.push(layout.globalCounters());
     keysWritten += keys.length;
-    products = new Set();
-    queries = new Set();
-    pairs = new Map();
-    global = false;
     const writes: Promise<unknown>[] = [];
     for (let i = 0; i < keys.length; i += FLOOR_KEYS_PER_MSET) {
       const args: (string | Buffer)[] = [];
       for (let k = i; k < Math.min(keys.length, i + FLOOR_KEYS_PER_MSET); k++) args.push(keys[k]!, value);
       writes.push(redis.mset(...args));
     }
+    for (const [q, ofQuery] of pairs) {
+      const args: (string | Buffer)[] = [];
+      for (const p of ofQuery) args.push(pairField(p), pairValue);
+      writes.push(redis.hset(layout.queryPairs(q), ...args));
+      pairFieldsWritten += ofQuery.size;
+    }
+    pairHashesWritten += pairs.size;
+    products = new Set();
+    queries = new Set();
+    pairs = new Map();
+    global = false;
     await Promise.all(writes);
   };
   let seen = 0;
@@ -271,12 +288,15 @@ async function storageFloor(): Promise<{
     rate: (N / (last - first)) * 1000,
     perCpuSecond: N / cpu,
     keysPerEvent: keysWritten / N,
-    valueBytes: value.length,
+    pairHashesPerEvent: pairHashesWritten / N,
+    pairFieldsPerEvent: pairFieldsWritten / N,
+    keyValueBytes: value.length,
+    pairValueBytes: pairValue.length,
   };
 }
 const floor = await storageFloor();
 console.log(
-  `storage floor: ${floor.rate.toFixed(0)} events/s, ${floor.perCpuSecond.toFixed(0)} events per CPU-second, ${floor.keysPerEvent.toFixed(2)} keys per event`,
+  `storage floor: ${floor.rate.toFixed(0)} events/s, ${floor.perCpuSecond.toFixed(0)} events per CPU-second, ${floor.keysPerEvent.toFixed(2)} keys and ${floor.pairFieldsPerEvent.toFixed(2)} pair fields (in ${floor.pairHashesPerEvent.toFixed(2)} hashes) per event`,
 );
 
 // a2. the feature processor, pinned to one core.
@@ -402,11 +422,17 @@ for (let i = 0; i < PAIRS; i += 5_000) {
   }));
   await writer.applyBehaviour(batch);
 }
-const pairKeys = PAIRS; // one pair key per event (distinct products); product keys were written too
 const memAfter = await used();
-// Each event wrote a pair key and a product key (and touched the query and global keys): attribute half to pairs.
-const perPairBytes = (memAfter - memBefore) / 2 / pairKeys;
-const mbPerMillion = (perPairBytes * 1_000_000) / 2 ** 20;
+// Each click wrote its product's key and one field of its query's pairs hash (and the query's and the
+// global counters): the pairs are measured alone, as the memory of the 1,000 hashes (fences field and
+// key included), each with MEMORY USAGE … SAMPLES 0 (every field counted, not a sample).
+const memLayout = keyLayout(memPrefix);
+const hashBytes = await Promise.all(
+  Array.from({ length: 1000 }, (_, q) => redis.memory('USAGE', memLayout.queryPairs(`q${q}`), 'SAMPLES', 0)),
+);
+const pairsBytes = hashBytes.reduce<number>((sum, bytes) => sum + (bytes ?? 0), 0);
+const mbPerMillion = ((pairsBytes / PAIRS) * 1_000_000) / 2 ** 20;
+const usedMbPerMillionClicks = (((memAfter - memBefore) / PAIRS) * 1_000_000) / 2 ** 20;
 await redis
   .eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`, 0, `${memPrefix}*`)
   .catch(() => undefined);
@@ -418,7 +444,7 @@ const ms = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : `${
 const table = `| measure | result | target |
 | --- | --- | --- |
 | raw kafkajs consumer, decode only | ${rawRate.toFixed(0)} events/s; ${raw.perCpuSecond.toFixed(0)} events per CPU-second | |
-| storage floor: raw consumer + each ${FLOOR_BATCH}-event batch's distinct entities written once, by \`MSET\` of ${FLOOR_KEYS_PER_MSET} keys (${floor.keysPerEvent.toFixed(2)} keys per event, ${floor.valueBytes}-byte values, no TTL), nothing else | ${floor.rate.toFixed(0)} events/s (${((floor.rate / rawRate) * 100).toFixed(0)}% of raw); ${floor.perCpuSecond.toFixed(0)} events per CPU-second (${((floor.perCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | |
+| storage floor: raw consumer + each ${FLOOR_BATCH}-event batch's distinct entities written once, keys by \`MSET\` of ${FLOOR_KEYS_PER_MSET} keys (${floor.keysPerEvent.toFixed(2)} keys per event, ${floor.keyValueBytes}-byte values), pairs by one \`HSET\` per touched query (${floor.pairFieldsPerEvent.toFixed(2)} pair fields in ${floor.pairHashesPerEvent.toFixed(2)} hashes per event, ${floor.pairValueBytes}-byte values), no TTL, no fences field, nothing else | ${floor.rate.toFixed(0)} events/s (${((floor.rate / rawRate) * 100).toFixed(0)}% of raw); ${floor.perCpuSecond.toFixed(0)} events per CPU-second (${((floor.perCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | |
 | feature processor, one core (taskset -c 0) | ${processorRate.toFixed(0)} events/s (${((processorRate / rawRate) * 100).toFixed(0)}% of raw); ${processorPerCpuSecond.toFixed(0)} events per CPU-second (${((processorPerCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | ≥ 100,000 events/s, ≥ 60% of raw |
 | Redis CPU per event during the throughput run (shared Redis: includes other clients) | ${redisMicrosPerEvent.toFixed(1)} µs (${(1e6 / redisMicrosPerEvent).toFixed(0)} events per Redis CPU-second) | |
 ${freshness
@@ -428,7 +454,7 @@ ${freshness
   )
   .join(
     '',
-  )}| Redis memory per 1M (query, product) pairs (one impression-free click each; 3 tiles + a fence) | ${mbPerMillion.toFixed(0)} MB | ≤ 256 MB |`;
+  )}| Redis memory per 1M (query, product) pairs (one impression-free click each: 3 tiles, no fence; 1,000 queries' pairs hashes of ${PAIRS / 1000} fields, MEMORY USAGE of the hashes, fences fields and keys included; used_memory grew ${usedMbPerMillionClicks.toFixed(0)} MB per 1M such clicks, product keys included) | ${mbPerMillion.toFixed(0)} MB | ≤ 256 MB |`;
 console.log(table);
 writeFileSync(
   'bench/results/feature-processor.md',

@@ -9,6 +9,7 @@ import {
   decodeState,
   featureVector,
   keyLayout,
+  pairField,
   prepareQuery,
   terms,
 } from '@searchop/schemas';
@@ -139,7 +140,7 @@ describe('POST /rank', () => {
     });
     const expected = featureVector(prepared, {
       product: await read(keys.productCounters('p-hot')),
-      pair: await read(keys.pairCounters('cordless drill', 'p-hot')),
+      pair: decodeState(await redis.hgetBuffer(keys.queryPairs('cordless drill'), pairField('p-hot'))),
       catalog: JSON.parse((await redis.get(keys.productCatalog('p-hot')))!) as never,
       retrievalScore: Number.NaN,
     });

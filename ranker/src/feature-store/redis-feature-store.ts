@@ -3,6 +3,7 @@ import type { RedisClient } from '@searchop/runtime';
 import {
   decodeCatalogEntry,
   decodeState,
+  pairField,
   type CatalogEntry,
   type EntityState,
   type KeyLayout,
@@ -26,15 +27,15 @@ export interface FeatureStore {
 }
 
 /**
- * Reads every feature of one request from Redis in one round trip. On a single Redis that is three
- * commands: one MGET of every binary and catalogue value (the candidates' product counters, their
- * pairs with the query, their catalogue entries, the query's and the global counters) and the two
- * text-statistics HMGETs, issued in the same tick so ioredis' auto-pipelining sends them together.
- * Each command costs the client a command object, a promise and a reply of its own, so one MGET of
- * 3n + 2 keys is cheaper than five commands for the same keys. On a cluster, keys are grouped by
- * slot instead: a query's pair keys share the query's hash slot and catalogue keys share {cat}, so
- * each is one MGET; product counters live in each product's own slot, so they are single GETs
- * (still in the same pipeline, one per node).
+ * Reads every feature of one request from Redis in one round trip. On a single Redis that is four
+ * commands: one MGET of every binary and catalogue value held in a key of its own (the candidates'
+ * product counters and catalogue entries, the query's and the global counters), one HMGET of the
+ * candidates' pairs from the query's pairs hash, and the two text-statistics HMGETs, issued in the
+ * same tick so ioredis' auto-pipelining sends them together. Each command costs the client a command
+ * object, a promise and a reply of its own, so one MGET of 2n + 2 keys is cheaper than four commands
+ * for the same keys. On a cluster, keys are grouped by slot instead: a query's pairs hash is in the
+ * query's hash slot (one HMGET) and catalogue keys share {cat} (one MGET); product counters live in
+ * each product's own slot, so they are single GETs (still in the same pipeline, one per node).
  */
 export class RedisFeatureStore implements FeatureStore {
   readonly #redis: RedisClient;
@@ -95,36 +96,44 @@ export class RedisFeatureStore implements FeatureStore {
     return { snapshot, corrupt };
   }
 
-  /** One MGET: n product counters, n pairs, n catalogue entries, then the query's and the global counters. */
+  /**
+   * One MGET (n product counters, n catalogue entries, then the query's and the global counters) and
+   * one HMGET of the n pairs' fields of the query's pairs hash, sent in the same pipeline.
+   */
   async #readSingle(normalizedQuery: string, productIds: readonly string[]): Promise<RawValues> {
     const keys = this.#keys;
     const n = productIds.length;
-    const names = new Array<string>(3 * n + 2);
+    const names = new Array<string>(2 * n + 2);
+    const fields = new Array<string>(n);
     for (let i = 0; i < n; i++) {
       const id = productIds[i]!;
       names[i] = keys.productCounters(id);
-      names[n + i] = keys.pairCounters(normalizedQuery, id);
-      names[2 * n + i] = keys.productCatalog(id);
+      names[n + i] = keys.productCatalog(id);
+      fields[i] = pairField(id);
     }
-    names[3 * n] = keys.queryCounters(normalizedQuery);
-    names[3 * n + 1] = keys.globalCounters();
-    const values = await this.#redis.mgetBuffer(names);
+    names[2 * n] = keys.queryCounters(normalizedQuery);
+    names[2 * n + 1] = keys.globalCounters();
+    const [values, pairs] = await Promise.all([
+      this.#redis.mgetBuffer(names),
+      n > 0 ? this.#redis.hmgetBuffer(keys.queryPairs(normalizedQuery), ...fields) : [],
+    ]);
     return {
       products: values.slice(0, n),
-      pairs: values.slice(n, 2 * n),
-      catalog: values.slice(2 * n, 3 * n),
-      query: values[3 * n] ?? null,
-      global: values[3 * n + 1] ?? null,
+      pairs,
+      catalog: values.slice(n, 2 * n),
+      query: values[2 * n] ?? null,
+      global: values[2 * n + 1] ?? null,
     };
   }
 
+  /** Per slot: the product counters' GETs, one HMGET of the query's pairs hash, one MGET of catalogue entries. */
   async #readClustered(normalizedQuery: string, productIds: readonly string[]): Promise<RawValues> {
     const redis = this.#redis;
     const keys = this.#keys;
     const some = productIds.length > 0;
     const [products, pairs, catalog, query, global] = await Promise.all([
       Promise.all(productIds.map((id) => redis.getBuffer(keys.productCounters(id)))),
-      some ? redis.mgetBuffer(productIds.map((id) => keys.pairCounters(normalizedQuery, id))) : [],
+      some ? redis.hmgetBuffer(keys.queryPairs(normalizedQuery), ...productIds.map(pairField)) : [],
       some ? redis.mgetBuffer(productIds.map((id) => keys.productCatalog(id))) : [],
       redis.getBuffer(keys.queryCounters(normalizedQuery)),
       redis.getBuffer(keys.globalCounters()),

@@ -8,6 +8,7 @@ import {
   incrementsOf,
   normalizeQuery,
   type BehaviourEvent,
+  type CounterLocation,
   type EntityState,
   type IoSearchopCatalog,
   type KeyLayout,
@@ -21,7 +22,8 @@ import {
  */
 export class FeatureFixture {
   readonly #keys: KeyLayout;
-  readonly #states = new Map<string, EntityState>();
+  /** Counters by location (key, or key and field), keyed by `locationId`. */
+  readonly #states = new Map<string, { location: CounterLocation; state: EntityState }>();
   readonly #catalog = new Map<string, string[]>();
   readonly #entries = new Map<string, string>();
 
@@ -31,10 +33,11 @@ export class FeatureFixture {
 
   behaviour(event: BehaviourEvent): this {
     for (const { entity, increment } of incrementsOf(event)) {
-      const key = this.#keys.counters(entity);
-      let state = this.#states.get(key);
-      if (!state) this.#states.set(key, (state = emptyState()));
-      applyIncrements(state, [increment]);
+      const location = this.#keys.counters(entity);
+      const id = locationId(location);
+      let counters = this.#states.get(id);
+      if (!counters) this.#states.set(id, (counters = { location, state: emptyState() }));
+      applyIncrements(counters.state, [increment]);
     }
     return this;
   }
@@ -46,10 +49,24 @@ export class FeatureFixture {
     return this;
   }
 
-  /** Writes everything, `chunk` commands at a time (replacing what those keys held). */
+  /**
+   * Writes everything, `chunk` commands at a time (replacing what those keys and pair fields held):
+   * a key's counters with SET, a query's pairs with one HSET of their fields (no fences field: the
+   * ranker does not read it).
+   */
   async write(redis: RedisClient, chunk = 5_000): Promise<void> {
     const commands: [string, ...(string | number | Buffer)[]][] = [];
-    for (const [key, state] of this.#states) commands.push(['set', key, encodeState(state)]);
+    const hashes = new Map<string, (string | Buffer)[]>();
+    for (const { location, state } of this.#states.values()) {
+      if (location.field === undefined) {
+        commands.push(['set', location.key, encodeState(state)]);
+        continue;
+      }
+      let fields = hashes.get(location.key);
+      if (!fields) hashes.set(location.key, (fields = []));
+      fields.push(location.field, encodeState(state));
+    }
+    for (const [key, fields] of hashes) commands.push(['hset', key, ...fields]);
     for (const [key, json] of this.#entries) commands.push(['set', key, json]);
     const df = new Map<string, number>();
     let totalLength = 0;
@@ -68,9 +85,16 @@ export class FeatureFixture {
     }
   }
 
+  /** Redis keys written (a query's pairs hash counts once). */
   get keyCount(): number {
-    return this.#states.size + this.#entries.size;
+    const keys = new Set<string>();
+    for (const { location } of this.#states.values()) keys.add(location.key);
+    return keys.size + this.#entries.size;
   }
+}
+
+function locationId({ key, field }: CounterLocation): string {
+  return field === undefined ? key : `${key}\n${field}`;
 }
 
 /** A catalogue product with defaults for the fields a test does not care about. */

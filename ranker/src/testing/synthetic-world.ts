@@ -8,6 +8,7 @@ import {
   encodeState,
   keyLayout,
   normalizeQuery,
+  pairField,
   terms,
   type Increment,
   type KeyLayout,
@@ -32,7 +33,10 @@ export interface World {
   readonly titleSource: string;
   readonly productIds: readonly string[];
   readonly queries: readonly { readonly query: string; readonly matching: readonly string[] }[];
+  /** Redis keys written (a query's pairs hash counts once). */
   readonly keys: number;
+  /** Query–product pairs written: fields of the queries' pairs hashes. */
+  readonly pairFields: number;
 }
 
 /** A deterministic generator (mulberry32): the same world and requests in every run. */
@@ -100,13 +104,17 @@ export async function writeWorld(redis: RedisClient, prefix: string, options: Wo
     }
     return out;
   };
-  const states: [string, Buffer][] = [];
-  const put = (key: string, increments: Increment[]) => {
-    if (increments.length === 0) return;
+  const encoded = (increments: Increment[]) => {
     const state = emptyState();
     applyIncrements(state, increments);
-    states.push([key, encodeState(state)]);
+    return encodeState(state);
   };
+  const states: [string, Buffer][] = [];
+  const put = (key: string, increments: Increment[]) => {
+    if (increments.length > 0) states.push([key, encoded(increments)]);
+  };
+  /** Each query's pairs hash: key and its fields and values, written with one HSET. */
+  const pairs: [string, (string | Buffer)[]][] = [];
 
   const index = new Map<string, number[]>();
   source.titles.forEach((title, i) => {
@@ -142,9 +150,12 @@ export async function writeWorld(redis: RedisClient, prefix: string, options: Wo
     const matching = [...new Set(terms(query).flatMap((t) => index.get(t) ?? []))].map((i) => productIds[i]!);
     queries.push({ query, matching });
     put(keys.queryCounters(normalized), history(50 + random() * 300));
+    const fields: (string | Buffer)[] = [];
     for (const id of matching.slice(0, options.pairsPerQuery)) {
-      put(keys.pairCounters(normalized, id), history(random() ** 3 * 60 + 1));
+      const increments = history(random() ** 3 * 60 + 1);
+      if (increments.length > 0) fields.push(pairField(id), encoded(increments));
     }
+    if (fields.length > 0) pairs.push([keys.queryPairs(normalized), fields]);
   }
   put(keys.globalCounters(), history(5_000));
 
@@ -152,7 +163,17 @@ export async function writeWorld(redis: RedisClient, prefix: string, options: Wo
   for (let i = 0; i < states.length; i += 5_000) {
     await Promise.all(states.slice(i, i + 5_000).map(([key, value]) => redis.set(key, value)));
   }
-  return { titleSource: source.source, productIds, queries, keys: states.length + fixture.keyCount };
+  for (let i = 0; i < pairs.length; i += 1_000) {
+    await Promise.all(pairs.slice(i, i + 1_000).map(([key, fields]) => redis.hset(key, ...fields)));
+  }
+  const pairFields = pairs.reduce((sum, [, fields]) => sum + fields.length / 2, 0);
+  return {
+    titleSource: source.source,
+    productIds,
+    queries,
+    keys: states.length + pairs.length + fixture.keyCount,
+    pairFields,
+  };
 }
 
 /** The k candidates of a request: the query's matching products first, then other products, with retrieval scores. */

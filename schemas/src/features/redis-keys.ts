@@ -1,8 +1,16 @@
 /**
  * Every Redis key SearchOp writes, with its encoding and TTL next to it (BullMQ's toKey idea).
- * Hash tags ({...}) decide the Redis Cluster slot: all of a query's keys (its counters and every
- * query–product pair) share the query's slot, so the ranker reads a query's pairs from one node;
- * a product's counters are in the product's slot. Counter scripts touch one key each.
+ * Hash tags ({...}) decide the Redis Cluster slot: all of a query's keys (its counters and its
+ * query–product pairs) share the query's slot, so the ranker reads a query's pairs from one node;
+ * a product's counters are in the product's slot.
+ *
+ * A query's (query, product) pairs live in one hash, not a key each: an impression moves a pair per
+ * product shown, and pairs rarely recur, so a key per pair made ~3 of every 4 values the processor
+ * wrote, each with a compare-and-set, fences and an expiry of its own. In the hash, each pair is a
+ * field (pairField) holding its EntityState without fences, and one field (PAIR_FENCES_FIELD) holds
+ * the fences of the whole hash (an EntityState with fences and no tiles): one fence per source for all
+ * of a query's pairs is exact because an event's pairs all belong to its query, and the processor
+ * writes the pairs it changes and the fences in one script call.
  */
 import type { EntityRef } from './increments.ts';
 
@@ -22,12 +30,16 @@ export interface KeyLayout {
   catalogFences(): string;
   /** Counters of a normalised query (its searches and their outcomes). */
   queryCounters(normalizedQuery: string): string;
-  /** Counters of a product under a normalised query. */
-  pairCounters(normalizedQuery: string, productId: string): string;
+  /**
+   * Hash of a normalised query's (query, product) pairs: field pairField(productId) → the pair's
+   * counters (EntityState, binary, no fences); field PAIR_FENCES_FIELD → the hash's fences (an
+   * EntityState with no tiles). The key expires COUNTER_TTL_SECONDS after the last write to any pair.
+   */
+  queryPairs(normalizedQuery: string): string;
   /** Counters over all events: the priors of smoothed rates. */
   globalCounters(): string;
-  /** Key of any counter entity. */
-  counters(entity: EntityRef): string;
+  /** Where an entity's counters are: a key, or (pairs) a field of a hash. */
+  counters(entity: EntityRef): CounterLocation;
   /** Hash term → number of catalogue titles containing it (BM25 document frequency). */
   textDocumentFrequency(): string;
   /** Hash with `documents` and `total_length` of catalogue titles. */
@@ -40,25 +52,39 @@ export interface KeyLayout {
  */
 export const COUNTER_TTL_SECONDS = 35 * DAY_S;
 
+/** An entity's counters: the value of `key`, or when `field` is set, that field of the hash at `key`. */
+export interface CounterLocation {
+  readonly key: string;
+  readonly field: string | undefined;
+}
+
+/** The field of a pair in its query's pairs hash (prefixed, so no product id can be the fences field). */
+export function pairField(productId: string): string {
+  return `p:${productId}`;
+}
+
+/** The field of a query's pairs hash that holds the fences of all its pairs. */
+export const PAIR_FENCES_FIELD = 'f';
+
 export function keyLayout(prefix: string): KeyLayout {
   const layout: KeyLayout = {
     counters(entity) {
       switch (entity.kind) {
         case 'product':
-          return layout.productCounters(entity.productId);
+          return { key: layout.productCounters(entity.productId), field: undefined };
         case 'query':
-          return layout.queryCounters(entity.query);
+          return { key: layout.queryCounters(entity.query), field: undefined };
         case 'pair':
-          return layout.pairCounters(entity.query, entity.productId);
+          return { key: layout.queryPairs(entity.query), field: pairField(entity.productId) };
         case 'global':
-          return layout.globalCounters();
+          return { key: layout.globalCounters(), field: undefined };
       }
     },
     productCounters: (id) => `${prefix}{p:${id}}:cnt`,
     productCatalog: (id) => `${prefix}{cat}:p:${id}`,
     catalogFences: () => `${prefix}{cat}:fences`,
     queryCounters: (q) => `${prefix}{q:${q}}:cnt`,
-    pairCounters: (q, id) => `${prefix}{q:${q}}:p:${id}`,
+    queryPairs: (q) => `${prefix}{q:${q}}:pairs`,
     globalCounters: () => `${prefix}{g}:cnt`,
     textDocumentFrequency: () => `${prefix}{cat}:df`,
     textStats: () => `${prefix}{cat}:stats`,

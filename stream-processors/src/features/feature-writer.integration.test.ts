@@ -1,19 +1,12 @@
 import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } from '@searchop/runtime';
 import { startRedisCluster, type EphemeralRedisCluster } from '@searchop/stack/testing';
 import { uniqueName } from '@searchop/runtime/testing';
-import {
-  decodeState,
-  keyLayout,
-  topics,
-  type BehaviourEvent,
-  type EntityState,
-  type ProductChange,
-} from '@searchop/schemas';
+import { keyLayout, topics, type BehaviourEvent, type EntityState, type ProductChange } from '@searchop/schemas';
 import { catalogProduct } from '@searchop/schemas/testing';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FeatureWriter, type SourcedEvent } from './feature-writer.ts';
-import { T0, comparable, eventStream, expectedStates } from './testing/behaviour-stream.ts';
+import { T0, comparable, eventStream, expectedStates, locationOf, readStates } from './testing/behaviour-stream.ts';
 
 const config = loadConfig(defineConfig(redisEnv), { REDIS_URL: inject('redisUrl') });
 const redis = createRedis(config);
@@ -21,10 +14,9 @@ afterAll(() => redis.quit());
 let cluster: EphemeralRedisCluster | undefined;
 afterAll(() => cluster?.destroy());
 
-async function actualStates(keys: Iterable<string>, client: RedisClient = redis): Promise<Map<string, EntityState>> {
-  const out = new Map<string, EntityState>();
-  for (const key of keys) out.set(key, decodeState(await client.getBuffer(key))!);
-  return out;
+/** The states at the expected locations (see locationName), every one of which must exist. */
+async function actualStates(names: Iterable<string>, client: RedisClient = redis): Promise<Map<string, EntityState>> {
+  return readStates(client, names);
 }
 
 /** Splits events into per-partition batches of pseudo-random sizes, as a consumer would receive them. */
@@ -113,13 +105,58 @@ describe('FeatureWriter (compare-and-set on real Redis) writes exactly the TypeS
     )!;
     await redis.del(deleted);
     const result = await writer.applyBehaviour(late);
-    expect(result.contended).toBeGreaterThanOrEqual(rewritten.size + 1);
+    // One compare failed per key the other writer changed (a pairs hash counts once), plus the deleted one.
+    const rewrittenKeys = new Set([...rewritten.keys()].map((name) => locationOf(name).key));
+    expect(result.contended).toBeGreaterThanOrEqual(rewrittenKeys.size + 1);
     // Every key holds exactly the events that reached it through a current value: the deleted one
     // only the later events, every other one all of them, the other writer's event once.
     const expected = expectedStates(prefix, events);
     expected.set(deleted, ofLate.get(deleted)!);
     expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
-    for (const key of expected.keys()) expect(await redis.ttl(key)).toBeGreaterThan(30 * 86_400);
+    for (const name of expected.keys()) expect(await redis.ttl(locationOf(name).key)).toBeGreaterThan(30 * 86_400);
+  });
+
+  it('reads again a pair it holds when another writer changed the pairs hash since, even if that pair was not in the failed write', async () => {
+    const prefix = `${uniqueName('fwg')}:`;
+    const keys = keyLayout(prefix);
+    const base = (i: number) => ({
+      event_id: `e${i}`,
+      occurred_at: T0 + i * 1_000,
+      request_id: null,
+      user_id: null,
+      session_id: 's',
+    });
+    const click = (i: number, productId: string): BehaviourEvent => ({
+      type: 'click',
+      value: {
+        ...base(i),
+        impression_id: null,
+        query: 'drill',
+        normalized_query: 'drill',
+        product_id: productId,
+        position: 1,
+      },
+    });
+    const at = (partition: number, offset: number, event: BehaviourEvent): SourcedEvent<BehaviourEvent> => ({
+      spec: topics.clicks,
+      partition,
+      offset,
+      event,
+    });
+    const events = [
+      at(0, 0, click(0, 'p1')),
+      at(0, 1, click(1, 'p2')),
+      at(1, 0, click(2, 'p1')),
+      at(0, 2, click(3, 'p2')),
+      at(0, 3, click(4, 'p1')),
+    ];
+    const [a, b] = [new FeatureWriter(redis, keys), new FeatureWriter(redis, keys)];
+    await a.applyBehaviour(events.slice(0, 2)); // a holds both pairs and the hash's fences
+    await b.applyBehaviour([events[2]!]); // b moves p1 and the fences under a
+    expect((await a.applyBehaviour([events[3]!])).contended).toBeGreaterThan(0); // only p2: a re-reads the hash
+    await a.applyBehaviour([events[4]!]); // p1 again: a's copy of it predates b's click
+    const expected = expectedStates(prefix, events);
+    expect(comparable(await actualStates(expected.keys()))).toEqual(comparable(expected));
   });
 
   it('refuses a key that holds something other than an entity state, naming it', async () => {

@@ -56,6 +56,68 @@ return statuses
 `;
 
 /**
+ * compare-and-set-pairs: KEYS = query pairs hashes (schemas' KeyLayout.queryPairs); on a Redis Cluster
+ * they must share one hash slot. ARGV[1]: TTL seconds; ARGV[2]: n, the number of real keys (KEYS past
+ * n are padding); ARGV[3]: one binary string with, for each of the n hashes in KEYS order: u16 stamp
+ * length and the value the hash's fences field ("f", PAIR_FENCES_FIELD) must still hold (nothing:
+ * the hash must not exist), u32 number of pair fields, per field u16 name length, the name, u32 value
+ * length and the value, then u32 length and the new fences value; little-endian. A hash whose fences
+ * differ (another writer moved one meanwhile) is left alone: the caller reads it again and recomputes.
+ * Every write moves a fence up, so unchanged fences mean an unchanged hash. The pairs and the fences
+ * are written together (HSET, ~500 fields per command) and the key's TTL renewed.
+ * Returns per hash: 1 written, 0 changed meanwhile.
+ */
+export const COMPARE_AND_SET_PAIRS_LUA = `
+local ttl = ARGV[1]
+local n = tonumber(ARGV[2])
+local blob = ARGV[3]
+local spread, unpack, sub, call = unpack, struct.unpack, string.sub, redis.call
+local pos = 1
+local statuses = {}
+for i = 1, n do
+  local key = KEYS[i]
+  local stampLength, fields, fencesLength
+  stampLength, pos = unpack('<H', blob, pos)
+  local stamp = sub(blob, pos, pos + stampLength - 1)
+  pos = pos + stampLength
+  local old = call('HGET', key, 'f')
+  local same
+  if stampLength == 0 then same = not old else same = old == stamp end
+  fields, pos = unpack('<I4', blob, pos)
+  local args, a = { key }, 1
+  for f = 1, fields do
+    local nameLength, valueLength
+    nameLength, pos = unpack('<H', blob, pos)
+    local nameAt = pos
+    pos = pos + nameLength
+    valueLength, pos = unpack('<I4', blob, pos)
+    if same then
+      args[a + 1] = sub(blob, nameAt, nameAt + nameLength - 1)
+      args[a + 2] = sub(blob, pos, pos + valueLength - 1)
+      a = a + 2
+      if a >= 1001 then
+        call('HSET', spread(args))
+        args, a = { key }, 1
+      end
+    end
+    pos = pos + valueLength
+  end
+  fencesLength, pos = unpack('<I4', blob, pos)
+  if same then
+    args[a + 1] = 'f'
+    args[a + 2] = sub(blob, pos, pos + fencesLength - 1)
+    call('HSET', spread(args))
+    call('EXPIRE', key, ttl)
+    statuses[i] = 1
+  else
+    statuses[i] = 0
+  end
+  pos = pos + fencesLength
+end
+return statuses
+`;
+
+/**
  * apply-catalog: KEYS = [catalogue entry, document frequencies, text stats, catalogue fences].
  * ARGV: source, offset, op ("UPSERT" | "DELETE"), entry JSON (UPSERT), then the entry's title terms.
  * Applies one catalogue record exactly once: skips it when the partition's fence is at or past its

@@ -6,6 +6,7 @@ import {
   FEATURE_COUNT,
   FEATURE_NAMES,
   keyLayout,
+  pairField,
   prepareQuery,
   terms,
   topics,
@@ -57,7 +58,7 @@ async function onlineFeatures(prefix: string, impression: SearchImpression): Pro
     const item = impression.items.find((it) => it.product_id === productId)!;
     writeFeatures(out, i * FEATURE_COUNT, prepared, {
       product: decodeState(await redis.getBuffer(keys.productCounters(productId))),
-      pair: decodeState(await redis.getBuffer(keys.pairCounters(impression.normalized_query, productId))),
+      pair: decodeState(await redis.hgetBuffer(keys.queryPairs(impression.normalized_query), pairField(productId))),
       catalog: decodeCatalogEntry(await redis.get(keys.productCatalog(productId))),
       retrievalScore: item.retrieval_score ?? Number.NaN,
     });

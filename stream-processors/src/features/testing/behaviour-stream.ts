@@ -1,12 +1,16 @@
+import type { RedisClient } from '@searchop/runtime';
 import {
   applyIncrements,
+  decodeState,
   emptyState,
   fenceSource,
   incrementsOf,
   keyLayout,
+  PAIR_FENCES_FIELD,
   tileEntries,
   topics,
   type BehaviourEvent,
+  type CounterLocation,
   type EntityState,
   type SearchImpression,
 } from '@searchop/schemas';
@@ -92,21 +96,90 @@ export function searchImpression(
   };
 }
 
-export /** The reference: the TypeScript tile code applied to every event once. */
-function expectedStates(prefix: string, events: readonly SourcedEvent<BehaviourEvent>[]): Map<string, EntityState> {
+/**
+ * A counter location as one string (a Map key, readable in a test's diff): the key, or the key, a tab
+ * and the hash field. A key never holds a tab (normalised queries have none, test prefixes neither),
+ * so the first tab splits it; a field may hold anything.
+ */
+export function locationName({ key, field }: CounterLocation): string {
+  return field === undefined ? key : `${key}\t${field}`;
+}
+
+/** The location a locationName names. */
+export function locationOf(name: string): CounterLocation {
+  const tab = name.indexOf('\t');
+  return tab < 0 ? { key: name, field: undefined } : { key: name.slice(0, tab), field: name.slice(tab + 1) };
+}
+
+/**
+ * The reference: the TypeScript tile code applied to every event once, by locationName. A product's,
+ * a query's and the global counters carry their fences; a pair carries none: its query's pairs hash
+ * has one fences field for all its pairs (the highest offset per source of an event with a pair in it).
+ */
+export function expectedStates(
+  prefix: string,
+  events: readonly SourcedEvent<BehaviourEvent>[],
+): Map<string, EntityState> {
   const keys = keyLayout(prefix);
   const states = new Map<string, EntityState>();
+  const stateAt = (name: string) => {
+    let state = states.get(name);
+    if (!state) states.set(name, (state = emptyState()));
+    return state;
+  };
   for (const { spec, partition, offset, event } of events) {
+    const source = fenceSource(spec, partition);
     for (const { entity, increment } of incrementsOf(event)) {
-      const key = keys.counters(entity);
-      const state = states.get(key) ?? emptyState();
-      applyIncrements(state, [increment]);
-      const source = fenceSource(spec, partition);
-      state.fences.set(source, Math.max(state.fences.get(source) ?? -1, offset));
-      states.set(key, state);
+      const location = keys.counters(entity);
+      applyIncrements(stateAt(locationName(location)), [increment]);
+      const fenced =
+        location.field === undefined
+          ? locationName(location)
+          : locationName({ key: location.key, field: PAIR_FENCES_FIELD });
+      const { fences } = stateAt(fenced);
+      fences.set(source, Math.max(fences.get(source) ?? -1, offset));
     }
   }
   return states;
+}
+
+/**
+ * The states at the given locationNames (an absent value: an empty state), read in pipelined chunks of
+ * `chunk` locations: a GET per key, and one HMGET per pairs hash for the chunk's fields of it (ioredis
+ * auto-pipelining sends each chunk together, on a cluster one pipeline per node).
+ */
+export async function readStates(
+  redis: RedisClient,
+  names: Iterable<string>,
+  chunk = 10_000,
+): Promise<Map<string, EntityState>> {
+  const all = [...names];
+  const out = new Map<string, EntityState>();
+  for (let start = 0; start < all.length; start += chunk) {
+    const reads: Promise<void>[] = [];
+    const hashes = new Map<string, string[]>();
+    for (const name of all.slice(start, start + chunk)) {
+      const { key, field } = locationOf(name);
+      if (field === undefined) {
+        reads.push(redis.getBuffer(key).then((value) => void out.set(name, decodeState(value) ?? emptyState())));
+        continue;
+      }
+      let fields = hashes.get(key);
+      if (!fields) hashes.set(key, (fields = []));
+      fields.push(field);
+    }
+    for (const [key, fields] of hashes) {
+      reads.push(
+        redis
+          .hmgetBuffer(key, ...fields)
+          .then((values) =>
+            fields.forEach((field, i) => out.set(locationName({ key, field }), decodeState(values[i]) ?? emptyState())),
+          ),
+      );
+    }
+    await Promise.all(reads);
+  }
+  return out;
 }
 
 /** States in a form toEqual compares: tiles sorted, fences sorted. */

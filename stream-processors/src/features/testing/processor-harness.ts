@@ -3,7 +3,6 @@ import { uniqueName, waitFor } from '@searchop/runtime/testing';
 import {
   EventCodec,
   decodeState,
-  emptyState,
   provision,
   tileEntries,
   type BehaviourEvent,
@@ -14,7 +13,23 @@ import { StorefrontClient } from '@searchop/producers';
 import type { Admin, Kafka } from 'kafkajs';
 import { featureTopics } from '../config.ts';
 import type { SourcedEvent } from '../feature-writer.ts';
-import { eventStream, expectedStates } from './behaviour-stream.ts';
+import { eventStream, expectedStates, locationName } from './behaviour-stream.ts';
+export { readStates as redisStates } from './behaviour-stream.ts';
+
+/**
+ * Every counter state under `prefix`, by locationName: each key's value, and each field of each
+ * pairs hash (its fences field too). What two runs must agree on, whatever keys they wrote.
+ */
+export async function statesUnder(redis: RedisClient, prefix: string): Promise<Map<string, EntityState>> {
+  const out = new Map<string, EntityState>();
+  for (const key of await redis.keys(`${prefix}*`)) {
+    if ((await redis.type(key)) === 'hash') {
+      const fields = await redis.hgetallBuffer(key);
+      for (const [field, value] of Object.entries(fields)) out.set(locationName({ key, field }), decodeState(value)!);
+    } else out.set(key, decodeState(await redis.getBuffer(key))!);
+  }
+  return out;
+}
 
 /**
  * Test support for the feature processor's end-to-end tests (real Kafka, registry, Redis; the
@@ -90,12 +105,6 @@ export async function referenceFromTopics(
   await waitFor(() => records.length === count, { timeoutMs: 120_000, what: `all ${count} records read back` });
   await consumer.disconnect();
   return expectedStates(prefix, records);
-}
-
-export async function redisStates(redis: RedisClient, keys: Iterable<string>): Promise<Map<string, EntityState>> {
-  const list = [...keys];
-  const buffers = await Promise.all(list.map((k) => redis.getBuffer(k)));
-  return new Map(list.map((k, i) => [k, decodeState(buffers[i]) ?? emptyState()]));
 }
 
 /** Waits until the group has committed up to the end of every partition of the given topics. */
