@@ -27,7 +27,7 @@ export function encodeState(state: EntityState): Buffer {
 
 /** Bytes encodeState writes for `state`. */
 export function encodedStateLength(state: EntityState): number {
-  return HEADER_BYTES + state.fences.size * FENCE_BYTES + state.tileCount * TILE_BYTES;
+  return HEADER_BYTES + state.fenceCount * FENCE_BYTES + state.tileCount * TILE_BYTES;
 }
 
 /** Encodes `state` into `buffer` at `offset` (encodedStateLength bytes); returns the offset after it. */
@@ -51,12 +51,15 @@ export function encodeStateInto(state: EntityState, buffer: Buffer, offset: numb
  * without keeping a copy of it.
  */
 export function encodeStateStampInto(state: EntityState, buffer: Buffer, offset: number): number {
-  const fences = state.fences;
+  const fenceCount = state.fenceCount;
   buffer[offset] = STATE_ENCODING_VERSION;
-  buffer.writeUInt8(fences.size, offset + 1);
+  buffer.writeUInt8(fenceCount, offset + 1);
   buffer.writeUInt16LE(state.tileCount, offset + 2);
   buffer.writeDoubleLE(state.lastClickAt, offset + 4);
   buffer.writeDoubleLE(state.lastPurchaseAt, offset + 12);
+  // No fences (a pair's state): nothing to write, and no Map to make for them.
+  if (fenceCount === 0) return offset + HEADER_BYTES;
+  const fences = state.fences;
   // forEach with a static callback and a reused cursor: no iterator, entry arrays or closure per call.
   fenceCursor.buffer = buffer;
   fenceCursor.at = offset + HEADER_BYTES;

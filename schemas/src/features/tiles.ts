@@ -123,6 +123,11 @@ export class EntityState {
     return this.#fences;
   }
 
+  /** How many fences the state has, without decoding them (a pair's state has none: no Map for it). */
+  get fenceCount(): number {
+    return this.#fences ? this.#fences.size : this.#fenceCount;
+  }
+
   /** For the codec: fences still encoded (FENCE_BYTES each), decoded when first read. */
   setEncodedFences(encoded: Buffer, count: number): void {
     this.#fences = undefined;
