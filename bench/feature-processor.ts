@@ -176,11 +176,12 @@ console.log(`raw decode: ${rawRate.toFixed(0)} events/s, ${raw.perCpuSecond.toFi
  * its touched pairs' fields, all issued together — so no TTL is set and no fences field is written
  * (which the real layout needs); every value is the same pre-encoded Buffer, the size of the smallest
  * state there is (seen once: 3 tiles, and a fence for a key; a pair field has none); nothing is read,
- * merged, encoded or compared; no metrics, no commit.
+ * merged, encoded or compared; no metrics, no commit. Run a second time without the writes, it shows
+ * what finding the keys costs on its own.
  */
 const FLOOR_BATCH = 50_000;
 const FLOOR_KEYS_PER_MSET = 1_000;
-async function storageFloor(): Promise<{
+async function storageFloor(write: boolean): Promise<{
   rate: number;
   perCpuSecond: number;
   keysPerEvent: number;
@@ -195,7 +196,7 @@ async function storageFloor(): Promise<{
   const pairValue = encodeState(smallest);
   smallest.fences.set(0, 0);
   const value = encodeState(smallest);
-  const consumer = kafka.consumer({ groupId: `floor${suffix}` });
+  const consumer = kafka.consumer({ groupId: `floor${write ? '' : '-identify'}${suffix}` });
   await consumer.connect();
   await consumer.subscribe({ topics: specs.map((s) => s.name), fromBeginning: true });
   const typeByTopic = new Map<string, BehaviourEvent['type']>([
@@ -228,16 +229,17 @@ async function storageFloor(): Promise<{
     if (global) keys.push(layout.globalCounters());
     keysWritten += keys.length;
     const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < keys.length; i += FLOOR_KEYS_PER_MSET) {
+    for (let i = 0; write && i < keys.length; i += FLOOR_KEYS_PER_MSET) {
       const args: (string | Buffer)[] = [];
       for (let k = i; k < Math.min(keys.length, i + FLOOR_KEYS_PER_MSET); k++) args.push(keys[k]!, value);
       writes.push(redis.mset(...args));
     }
     for (const [q, ofQuery] of pairs) {
+      pairFieldsWritten += ofQuery.size;
+      if (!write) continue;
       const args: (string | Buffer)[] = [];
       for (const p of ofQuery) args.push(pairField(p), pairValue);
       writes.push(redis.hset(layout.queryPairs(q), ...args));
-      pairFieldsWritten += ofQuery.size;
     }
     pairHashesWritten += pairs.size;
     products = new Set();
@@ -294,7 +296,12 @@ async function storageFloor(): Promise<{
     pairValueBytes: pairValue.length,
   };
 }
-const floor = await storageFloor();
+// The same without the writes: what finding the keys costs on its own.
+const identify = await storageFloor(false);
+console.log(
+  `decode + find the keys: ${identify.rate.toFixed(0)} events/s, ${identify.perCpuSecond.toFixed(0)} events per CPU-second`,
+);
+const floor = await storageFloor(true);
 console.log(
   `storage floor: ${floor.rate.toFixed(0)} events/s, ${floor.perCpuSecond.toFixed(0)} events per CPU-second, ${floor.keysPerEvent.toFixed(2)} keys and ${floor.pairFieldsPerEvent.toFixed(2)} pair fields (in ${floor.pairHashesPerEvent.toFixed(2)} hashes) per event`,
 );
@@ -444,6 +451,7 @@ const ms = (seconds: number | undefined) => (seconds === undefined ? 'n/a' : `${
 const table = `| measure | result | target |
 | --- | --- | --- |
 | raw kafkajs consumer, decode only | ${rawRate.toFixed(0)} events/s; ${raw.perCpuSecond.toFixed(0)} events per CPU-second | |
+| raw consumer + finding each ${FLOOR_BATCH}-event batch's distinct entities (the storage floor without its writes) | ${identify.rate.toFixed(0)} events/s (${((identify.rate / rawRate) * 100).toFixed(0)}% of raw); ${identify.perCpuSecond.toFixed(0)} events per CPU-second (${((identify.perCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | |
 | storage floor: raw consumer + each ${FLOOR_BATCH}-event batch's distinct entities written once, keys by \`MSET\` of ${FLOOR_KEYS_PER_MSET} keys (${floor.keysPerEvent.toFixed(2)} keys per event, ${floor.keyValueBytes}-byte values), pairs by one \`HSET\` per touched query (${floor.pairFieldsPerEvent.toFixed(2)} pair fields in ${floor.pairHashesPerEvent.toFixed(2)} hashes per event, ${floor.pairValueBytes}-byte values), no TTL, no fences field, nothing else | ${floor.rate.toFixed(0)} events/s (${((floor.rate / rawRate) * 100).toFixed(0)}% of raw); ${floor.perCpuSecond.toFixed(0)} events per CPU-second (${((floor.perCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | |
 | feature processor, one core (taskset -c 0) | ${processorRate.toFixed(0)} events/s (${((processorRate / rawRate) * 100).toFixed(0)}% of raw); ${processorPerCpuSecond.toFixed(0)} events per CPU-second (${((processorPerCpuSecond / raw.perCpuSecond) * 100).toFixed(0)}% of raw) | ≥ 100,000 events/s, ≥ 60% of raw |
 | Redis CPU per event during the throughput run (shared Redis: includes other clients) | ${redisMicrosPerEvent.toFixed(1)} µs (${(1e6 / redisMicrosPerEvent).toFixed(0)} events per Redis CPU-second) | |
