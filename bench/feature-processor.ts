@@ -26,6 +26,7 @@ import { readFileSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { Batch } from 'kafkajs';
 import { serviceClients } from '@searchop/runtime/testing';
 import {
   EntityState,
@@ -133,33 +134,48 @@ function cpuSecondsOf(pid: number): number {
 }
 const redisCpu = () => redisCpuSeconds(redis);
 
-// a1. raw consumer that only decodes.
-async function rawDecode(): Promise<{ rate: number; perCpuSecond: number }> {
-  const consumer = kafka.consumer({ groupId: `raw${suffix}` });
+/**
+ * Consumes the run's topics from the start with a consumer group of its own until all N events were
+ * handed to `handle` (each fetched batch with its topic's spec, awaited); events/s over that span and
+ * events per CPU-second of this process.
+ */
+async function consumeAll(
+  group: string,
+  handle: (batch: Batch, spec: TopicSpec<unknown>, last: boolean) => Promise<void>,
+): Promise<{ rate: number; perCpuSecond: number }> {
+  const consumer = kafka.consumer({ groupId: `${group}${suffix}` });
   await consumer.connect();
   await consumer.subscribe({ topics: specs.map((s) => s.name), fromBeginning: true });
   let seen = 0;
+  let handled = 0;
   let first = 0;
   let last = 0;
   let cpuAtFirst = process.cpuUsage();
   let cpuAtLast = cpuAtFirst;
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      const spec = specs.find((s) => s.name === batch.topic)! as TopicSpec<unknown>;
       if (first === 0) {
         first = Date.now();
         cpuAtFirst = process.cpuUsage();
       }
-      for (const m of batch.messages) await codec.decode(spec, m.value!);
       seen += batch.messages.length;
+      await handle(batch, specs.find((s) => s.name === batch.topic)! as TopicSpec<unknown>, seen >= N);
+      handled += batch.messages.length;
       last = Date.now();
       cpuAtLast = process.cpuUsage();
     },
   });
-  while (seen < N) await new Promise((resolve) => setTimeout(resolve, 200));
+  while (handled < N) await new Promise((resolve) => setTimeout(resolve, 200));
   await consumer.disconnect();
   const cpu = (cpuAtLast.user + cpuAtLast.system - cpuAtFirst.user - cpuAtFirst.system) / 1e6;
   return { rate: (N / (last - first)) * 1000, perCpuSecond: N / cpu };
+}
+
+// a1. raw consumer that only decodes.
+async function rawDecode(): Promise<{ rate: number; perCpuSecond: number }> {
+  return consumeAll('raw', async (batch, spec) => {
+    for (const m of batch.messages) await codec.decode(spec, m.value!);
+  });
 }
 const raw = await rawDecode();
 const rawRate = raw.rate;
@@ -196,9 +212,6 @@ async function storageFloor(write: boolean): Promise<{
   const pairValue = encodeState(smallest);
   smallest.fences.set(0, 0);
   const value = encodeState(smallest);
-  const consumer = kafka.consumer({ groupId: `floor${write ? '' : '-identify'}${suffix}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: specs.map((s) => s.name), fromBeginning: true });
   const typeByTopic = new Map<string, BehaviourEvent['type']>([
     [specs[0]!.name, 'search_impression'],
     [specs[1]!.name, 'click'],
@@ -248,37 +261,19 @@ async function storageFloor(write: boolean): Promise<{
     global = false;
     await Promise.all(writes);
   };
-  let seen = 0;
   let pending = 0;
-  let first = 0;
-  let last = 0;
-  let cpuAtFirst = process.cpuUsage();
-  let cpuAtLast = cpuAtFirst;
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const spec = specs.find((s) => s.name === batch.topic)! as TopicSpec<unknown>;
-      const type = typeByTopic.get(batch.topic)!;
-      if (first === 0) {
-        first = Date.now();
-        cpuAtFirst = process.cpuUsage();
-      }
-      for (const m of batch.messages) {
-        const decoded = await codec.decode(spec, m.value!);
-        visitIncrements({ type, value: decoded } as BehaviourEvent, visit);
-      }
-      seen += batch.messages.length;
-      pending += batch.messages.length;
-      if (pending >= FLOOR_BATCH || seen >= N) {
-        pending = 0;
-        await flush();
-      }
-      last = Date.now();
-      cpuAtLast = process.cpuUsage();
-    },
+  const { rate, perCpuSecond } = await consumeAll(write ? 'floor' : 'floor-identify', async (batch, spec, last) => {
+    const type = typeByTopic.get(batch.topic)!;
+    for (const m of batch.messages) {
+      const decoded = await codec.decode(spec, m.value!);
+      visitIncrements({ type, value: decoded } as BehaviourEvent, visit);
+    }
+    pending += batch.messages.length;
+    if (pending >= FLOOR_BATCH || last) {
+      pending = 0;
+      await flush();
+    }
   });
-  while (seen < N) await new Promise((resolve) => setTimeout(resolve, 200));
-  await consumer.disconnect();
-  const cpu = (cpuAtLast.user + cpuAtLast.system - cpuAtFirst.user - cpuAtFirst.system) / 1e6;
   await redis
     .eval(
       `for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`,
@@ -287,8 +282,8 @@ async function storageFloor(write: boolean): Promise<{
     )
     .catch(() => undefined);
   return {
-    rate: (N / (last - first)) * 1000,
-    perCpuSecond: N / cpu,
+    rate,
+    perCpuSecond,
     keysPerEvent: keysWritten / N,
     pairHashesPerEvent: pairHashesWritten / N,
     pairFieldsPerEvent: pairFieldsWritten / N,

@@ -415,39 +415,29 @@ export class FeatureWriter {
 
     const [replies, pairReplies] = await Promise.all([Promise.all(calls), Promise.all(pairCalls)]);
     const retry: Entity[] = [];
-    for (let c = 0; c < replies.length; c++) {
-      const statuses = replies[c]!;
-      const writes = written[c]!;
-      for (let i = 0; i < writes.length; i++) {
-        const entity = writes[i]!;
-        if (statuses[i] === 1) {
-          result.applied++;
-          result.late += lates[c]![i]!;
-          entity.absent = false;
-        } else {
-          result.contended++;
-          entity.state = undefined;
-          retry.push(entity);
-        }
+    eachStatus(replies, written, (entity, written, c, i) => {
+      if (written) {
+        result.applied++;
+        result.late += lates[c]![i]!;
+        entity.absent = false;
+      } else {
+        result.contended++;
+        entity.state = undefined;
+        retry.push(entity);
       }
-    }
+    });
     const retryGroups: PairGroup[] = [];
-    for (let c = 0; c < pairReplies.length; c++) {
-      const statuses = pairReplies[c]!;
-      const writes = pairWritten[c]!;
-      for (let i = 0; i < writes.length; i++) {
-        const group = writes[i]!;
-        if (statuses[i] === 1) {
-          result.applied += pairFields[c]![i]!;
-          result.late += pairLates[c]![i]!;
-          group.absent = false;
-        } else {
-          result.contended++;
-          FeatureWriter.#forget(group);
-          retryGroups.push(group);
-        }
+    eachStatus(pairReplies, pairWritten, (group, written, c, i) => {
+      if (written) {
+        result.applied += pairFields[c]![i]!;
+        result.late += pairLates[c]![i]!;
+        group.absent = false;
+      } else {
+        result.contended++;
+        FeatureWriter.#forget(group);
+        retryGroups.push(group);
       }
-    }
+    });
     return [retry, retryGroups];
   }
 
@@ -565,6 +555,22 @@ export class FeatureWriter {
     );
     const applied = statuses.filter((s) => s === 1).length;
     return { applied, replayed: statuses.length - applied, late: 0, contended: 0 };
+  }
+}
+
+/**
+ * Visits each item of each compare-and-set call with its status: `replies[c][i]` is 1 when item i of
+ * call c (`calls[c][i]`) was written, 0 when it had changed meanwhile.
+ */
+function eachStatus<T>(
+  replies: readonly number[][],
+  calls: readonly (readonly T[])[],
+  visit: (item: T, written: boolean, c: number, i: number) => void,
+): void {
+  for (let c = 0; c < replies.length; c++) {
+    const statuses = replies[c]!;
+    const items = calls[c]!;
+    for (let i = 0; i < items.length; i++) visit(items[i]!, statuses[i] === 1, c, i);
   }
 }
 
