@@ -36,6 +36,8 @@ export interface KeyLayout {
    * EntityState with no tiles). The key expires COUNTER_TTL_SECONDS after the last write to any pair.
    */
   queryPairs(normalizedQuery: string): string;
+  /** SCAN MATCH pattern of every queryPairs key (the pair pruner finds the hashes with it). */
+  queryPairsPattern(): string;
   /** Counters over all events: the priors of smoothed rates. */
   globalCounters(): string;
   /** Where an entity's counters are: a key, or (pairs) a field of a hash. */
@@ -85,9 +87,15 @@ export function keyLayout(prefix: string): KeyLayout {
     catalogFences: () => `${prefix}{cat}:fences`,
     queryCounters: (q) => `${prefix}{q:${q}}:cnt`,
     queryPairs: (q) => `${prefix}{q:${q}}:pairs`,
+    queryPairsPattern: () => `${globEscape(prefix)}{q:*}:pairs`,
     globalCounters: () => `${prefix}{g}:cnt`,
     textDocumentFrequency: () => `${prefix}{cat}:df`,
     textStats: () => `${prefix}{cat}:stats`,
   };
   return layout;
+}
+
+/** `text` as a Redis glob pattern that matches only itself. */
+function globEscape(text: string): string {
+  return text.replace(/[\\*?[\]^]/g, '\\$&');
 }

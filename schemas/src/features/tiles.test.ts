@@ -6,6 +6,7 @@ import {
   WINDOW_TOTALS_LENGTH,
   applyIncrements,
   emptyState,
+  latestEventAt,
   tileCounts,
   tileEntries,
   tileKey,
@@ -49,6 +50,21 @@ describe('tiles', () => {
     // An event 90 minutes older than the newest is too late for the 5-minute tiles only.
     expect(applyIncrements(state, [{ at: T0 + 30 * MIN, counts: { impressions: 1 } }])).toBe(1);
     expect(windowCounts(state, window('24h'), T0 + 2 * HOUR).impressions).toBe(3);
+  });
+
+  it("bounds a state's newest event by the end of its newest tile, whatever arrived late", () => {
+    const state = emptyState();
+    expect(latestEventAt(state)).toBe(Number.NEGATIVE_INFINITY);
+    applyIncrements(state, [{ at: T0 + 2 * MIN, counts: { impressions: 1 } }]);
+    // The newest event's 5-minute tile ends at T0 + 5 min (T0 is a tile boundary).
+    expect(latestEventAt(state)).toBe(T0 + 5 * MIN - 1);
+    // A late event (counted in hourly and daily tiles only) and an older click move nothing.
+    applyIncrements(state, [{ at: T0 - 3 * HOUR, counts: { clicks: 1 } }]);
+    expect(latestEventAt(state)).toBe(T0 + 5 * MIN - 1);
+    applyIncrements(state, [{ at: T0 + DAY + 1, counts: { impressions: 1 } }]);
+    expect(latestEventAt(state)).toBe(T0 + DAY + 5 * MIN - 1);
+    // It survives the encoding (the pair pruner judges decoded states).
+    expect(latestEventAt(decodeState(encodeState(state))!)).toBe(T0 + DAY + 5 * MIN - 1);
   });
 
   it('reaches the same state whatever the order of the events', () => {

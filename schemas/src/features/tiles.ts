@@ -160,6 +160,29 @@ export function tileCounts(state: EntityState, key: number): Counts | undefined 
   return tileEntries(state).find(([k]) => k === key)?.[1];
 }
 
+/**
+ * The last millisecond at which the newest event counted in a state can have occurred; -Infinity for a
+ * state without events. The newest event is in the newest tile of every granularity (retention counts
+ * back from it, so those tiles are never pruned): the bound is the end of the newest five-minute tile,
+ * at most five minutes after that event (or the last click or purchase, if later). Whether a state
+ * still holds anything a window sees rests on it.
+ */
+export function latestEventAt(state: EntityState): number {
+  const newestEnd = new Array<number>(GRANULARITY_COUNT).fill(Number.NEGATIVE_INFINITY);
+  const tiles = state.tiles;
+  for (let i = 0, at = 0; i < state.tileCount; i++, at += TILE_STRIDE) {
+    const key = tiles[at]!;
+    const g = key >>> INDEX_BITS;
+    const end = ((key & INDEX_MASK) + 1) * TILE_MS_BY_ID[g]! - 1;
+    if (end > newestEnd[g]!) newestEnd[g] = end;
+  }
+  let latest = Number.POSITIVE_INFINITY;
+  for (const end of newestEnd) if (end > Number.NEGATIVE_INFINITY && end < latest) latest = end;
+  if (latest === Number.POSITIVE_INFINITY) latest = Number.NEGATIVE_INFINITY;
+  const recency = Math.max(state.lastClickAt, state.lastPurchaseAt);
+  return recency > 0 && recency > latest ? recency : latest;
+}
+
 /** An increment of counters at an event time: what one event contributes to one entity. */
 export interface Increment {
   readonly at: number;

@@ -15,6 +15,16 @@ export const featureProcessorConfigSchema = defineConfig({
   FEATURES_BATCH_MAX_WAIT_MS: positiveInt.default(50),
   /** Entity states kept decoded between batches (no Redis read for a key this instance wrote last); 0: none. */
   FEATURES_STATE_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(100_000),
+  /**
+   * Milliseconds between runs that delete idle (query, product) pairs from their query's pairs hash
+   * (pair-pruner.ts); the first run one interval after the start; 0: never. At most 2^31 - 1 (a timer's limit).
+   */
+  FEATURES_PAIR_PRUNE_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 31 - 1)
+    .default(6 * 60 * 60 * 1000),
   FEATURES_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
   FEATURES_HEARTBEAT_INTERVAL_MS: positiveInt.default(3_000),
   FEATURES_SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),

@@ -1,5 +1,4 @@
 import type { RedisClient } from '@searchop/runtime';
-import { createHash } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
 import {
   COUNTER_TTL_SECONDS,
@@ -24,7 +23,7 @@ import {
   type TopicSpecBase,
 } from '@searchop/schemas';
 import { StreamProcessorError, StreamProcessorErrorCode } from '../consumer/errors.ts';
-import { APPLY_CATALOG_LUA, COMPARE_AND_SET_PAIRS_LUA, COMPARE_AND_SET_STATES_LUA } from './scripts.ts';
+import { APPLY_CATALOG_LUA, COMPARE_AND_SET_PAIRS_LUA, COMPARE_AND_SET_STATES_LUA, scriptName } from './scripts.ts';
 
 /** One decoded record of a batch, with its Kafka coordinates. */
 export interface SourcedEvent<E> {
@@ -115,9 +114,6 @@ export interface FeatureWriterOptions {
   readonly maxRounds?: number;
 }
 
-/** Command names of the compare-and-set script, by its hash: a client can carry two versions of it. */
-const scriptName = (name: string, lua: string) =>
-  `${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}_`;
 const COMPARE_AND_SET = scriptName('searchopCompareAndSetStates', COMPARE_AND_SET_STATES_LUA);
 const COMPARE_AND_SET_PAIRS = scriptName('searchopCompareAndSetPairs', COMPARE_AND_SET_PAIRS_LUA);
 const NO_INCREMENT: Increment = { at: 0, counts: { impressions: 0, clicks: 0, carts: 0, purchases: 0 } };

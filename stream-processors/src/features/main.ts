@@ -14,6 +14,7 @@ import { serveMetrics } from '../consumer/serve-metrics.ts';
 import { featureProcessorConfigSchema, featureTopics } from './config.ts';
 import { FeatureWriter } from './feature-writer.ts';
 import { featureHandler } from './handler.ts';
+import { PairPruner, schedulePairPruning } from './pair-pruner.ts';
 
 const config = loadConfig(featureProcessorConfigSchema, process.env);
 const logger = createLogger('feature-processor', config.LOG_LEVEL);
@@ -33,8 +34,17 @@ logger.info({ port: server.port }, 'metrics and health listening');
 const kafka = createKafka(config, logger, `${config.KAFKA_CLIENT_ID}-features`);
 const redis = createRedis(config);
 const codec = await EventCodec.connect(createSchemaRegistry(config), specs);
-const writer = new FeatureWriter(redis, keyLayout(config.REDIS_KEY_PREFIX), {
+const layout = keyLayout(config.REDIS_KEY_PREFIX);
+const writer = new FeatureWriter(redis, layout, {
   stateCacheEntries: config.FEATURES_STATE_CACHE_ENTRIES,
+});
+// Idle pairs leave their query's pairs hash (its key's TTL is renewed by any of its pairs' writes).
+const pruner = new PairPruner(redis, layout);
+const pairPruning = schedulePairPruning({
+  intervalMs: config.FEATURES_PAIR_PRUNE_INTERVAL_MS,
+  prune: (signal) => pruner.prune({ nowMs: Date.now(), signal }),
+  logger,
+  metrics,
 });
 const deadLetters = await DeadLetterPublisher.create(kafka);
 const running = await runConsumer({
@@ -57,6 +67,7 @@ installGracefulShutdown(
   logger,
   [
     { name: 'redis', close: async () => void (await redis.quit()) },
+    { name: 'pair pruning', close: () => pairPruning.stop() },
     { name: 'dead-letter producer', close: () => deadLetters.close() },
     { name: 'consumer', close: () => running.stop() },
     { name: 'metrics server', close: () => server.close() },

@@ -3,6 +3,15 @@
  * it is the TypeScript tile code (schemas/src/features) the trainer's backfill uses too; Redis only
  * checks stamps and stores values.
  */
+import { createHash } from 'node:crypto';
+
+/**
+ * The command name of a script defined on an ioredis client (defineCommand), by its hash: a client
+ * can carry two versions of a script.
+ */
+export function scriptName(name: string, lua: string): string {
+  return `${name}_${createHash('sha1').update(lua).digest('hex').slice(0, 8)}_`;
+}
 
 /**
  * compare-and-set-states: KEYS = entity counter keys; on a Redis Cluster they must share one hash
@@ -115,6 +124,24 @@ for i = 1, n do
   pos = pos + fencesLength
 end
 return statuses
+`;
+
+/**
+ * delete-idle-pairs: KEYS[1] = a query pairs hash; ARGV = field, value, field, value, …: the pairs the
+ * pruner judged idle, each with the value it judged. Deletes a field only if it still holds exactly
+ * that value — a writer that updated the pair since (a new event) keeps it — and never the fences
+ * field ("f", PAIR_FENCES_FIELD). Returns the number of fields deleted.
+ */
+export const DELETE_IDLE_PAIRS_LUA = `
+local key, call = KEYS[1], redis.call
+local deleted = 0
+for i = 1, #ARGV, 2 do
+  local field = ARGV[i]
+  if field ~= 'f' and call('HGET', key, field) == ARGV[i + 1] then
+    deleted = deleted + call('HDEL', key, field)
+  end
+end
+return deleted
 `;
 
 /**
