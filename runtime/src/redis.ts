@@ -3,6 +3,11 @@ import { readConfigFile, type RedisEnv } from './config.ts';
 
 export type RedisClient = Redis | Cluster;
 
+/** Whether a client talks to a Redis Cluster (ioredis' own flag: keys must then be grouped by slot). */
+export function isRedisCluster(redis: RedisClient): redis is Cluster {
+  return redis.isCluster;
+}
+
 /**
  * ioredis client for a single Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES), with TLS
  * for rediss:// as ElastiCache in-transit encryption needs. Commands fail fast while disconnected

@@ -1,3 +1,4 @@
+import type { CounterLocation } from './features/redis-keys.ts';
 import type { IoSearchopCatalog } from './generated/events.ts';
 
 /**
@@ -23,4 +24,19 @@ export function catalogProduct(
     attributes: {},
     ...fields,
   };
+}
+
+/**
+ * A counter location as one string (a Map key, readable in a test's diff): the key, or the key, a tab
+ * and the hash field. A key never holds a tab (normalised queries have none, test prefixes neither),
+ * so the first tab splits it; a field may hold anything.
+ */
+export function locationName({ key, field }: CounterLocation): string {
+  return field === undefined ? key : `${key}\t${field}`;
+}
+
+/** The location a locationName names. */
+export function locationOf(name: string): CounterLocation {
+  const tab = name.indexOf('\t');
+  return tab < 0 ? { key: name, field: undefined } : { key: name.slice(0, tab), field: name.slice(tab + 1) };
 }

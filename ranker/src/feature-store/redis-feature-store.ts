@@ -1,5 +1,4 @@
-import { Cluster } from 'ioredis';
-import type { RedisClient } from '@searchop/runtime';
+import { isRedisCluster, type RedisClient } from '@searchop/runtime';
 import {
   decodeCatalogEntry,
   decodeState,
@@ -46,7 +45,7 @@ export class RedisFeatureStore implements FeatureStore {
   constructor(redis: RedisClient, keys: KeyLayout, { catalogCacheEntries = 50_000 } = {}) {
     this.#redis = redis;
     this.#keys = keys;
-    this.#cluster = redis instanceof Cluster;
+    this.#cluster = isRedisCluster(redis);
     this.#catalog = new CatalogEntryCache(catalogCacheEntries);
   }
 

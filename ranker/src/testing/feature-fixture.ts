@@ -13,6 +13,7 @@ import {
   type IoSearchopCatalog,
   type KeyLayout,
 } from '@searchop/schemas';
+import { locationName } from '@searchop/schemas/testing';
 
 /**
  * Test and benchmark support: feature-store content in exactly the encodings the stream processor
@@ -22,7 +23,7 @@ import {
  */
 export class FeatureFixture {
   readonly #keys: KeyLayout;
-  /** Counters by location (key, or key and field), keyed by `locationId`. */
+  /** Counters by location (key, or key and field), keyed by `locationName`. */
   readonly #states = new Map<string, { location: CounterLocation; state: EntityState }>();
   readonly #catalog = new Map<string, string[]>();
   readonly #entries = new Map<string, string>();
@@ -34,7 +35,7 @@ export class FeatureFixture {
   behaviour(event: BehaviourEvent): this {
     for (const { entity, increment } of incrementsOf(event)) {
       const location = this.#keys.counters(entity);
-      const id = locationId(location);
+      const id = locationName(location);
       let counters = this.#states.get(id);
       if (!counters) this.#states.set(id, (counters = { location, state: emptyState() }));
       applyIncrements(counters.state, [increment]);
@@ -91,10 +92,6 @@ export class FeatureFixture {
     for (const { location } of this.#states.values()) keys.add(location.key);
     return keys.size + this.#entries.size;
   }
-}
-
-function locationId({ key, field }: CounterLocation): string {
-  return field === undefined ? key : `${key}\n${field}`;
 }
 
 /** A catalogue product with defaults for the fields a test does not care about. */

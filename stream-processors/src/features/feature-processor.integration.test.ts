@@ -2,11 +2,10 @@ import { testServices, uniqueName } from '@searchop/runtime/testing';
 import type { EntityState } from '@searchop/schemas';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startService, type ServiceProcess } from '../testing/child-process.ts';
-import { comparable } from './testing/behaviour-stream.ts';
+import { comparable, readStates } from './testing/behaviour-stream.ts';
 import {
   processorEnv as envFor,
   produceStream as produceStreamTo,
-  redisStates as statesIn,
   statesUnder,
   referenceFromTopics,
   totals,
@@ -33,7 +32,7 @@ const endpoints = {
   redisUrl: config.REDIS_URL,
 };
 const produceStream = (count: number) => produceStreamTo(harness, count);
-const redisStates = (keys: Iterable<string>) => statesIn(redis, keys);
+const redisStates = (keys: Iterable<string>) => readStates(redis, keys);
 const processorEnv = (suffix: string, prefix: string, groupId: string) => envFor(endpoints, suffix, prefix, groupId);
 
 describe('feature processor, exactly once under SIGKILL', () => {

@@ -2,11 +2,11 @@ import { createRedis, defineConfig, loadConfig, redisEnv, type RedisClient } fro
 import { startRedisCluster, type EphemeralRedisCluster } from '@searchop/stack/testing';
 import { uniqueName } from '@searchop/runtime/testing';
 import { keyLayout, topics, type BehaviourEvent, type EntityState, type ProductChange } from '@searchop/schemas';
-import { catalogProduct } from '@searchop/schemas/testing';
+import { catalogProduct, locationOf } from '@searchop/schemas/testing';
 import type { Cluster } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FeatureWriter, type SourcedEvent } from './feature-writer.ts';
-import { T0, comparable, eventStream, expectedStates, locationOf, readStates } from './testing/behaviour-stream.ts';
+import { T0, comparable, eventStream, expectedStates, readStates } from './testing/behaviour-stream.ts';
 
 const config = loadConfig(defineConfig(redisEnv), { REDIS_URL: inject('redisUrl') });
 const redis = createRedis(config);

@@ -1,4 +1,4 @@
-import type { RedisClient } from '@searchop/runtime';
+import { isRedisCluster, type RedisClient } from '@searchop/runtime';
 import calculateSlot from 'cluster-key-slot';
 import {
   COUNTER_TTL_SECONDS,
@@ -167,7 +167,7 @@ export class FeatureWriter {
     this.#maxKeys = options.maxKeysPerCall ?? 500;
     this.#maxBytes = options.maxBytesPerCall ?? 4 * 1024 * 1024;
     this.#maxRounds = options.maxRounds ?? 50;
-    this.#cluster = (redis as { isCluster?: boolean }).isCluster === true;
+    this.#cluster = isRedisCluster(redis);
     this.#entities = new EntityTable(keys, options.stateCacheEntries ?? 100_000);
     FeatureWriter.#defineScripts(redis, this.#maxKeys);
   }
@@ -244,16 +244,18 @@ export class FeatureWriter {
     const reads: Promise<void>[] = [];
     for (const group of groups) {
       const fencesKnown = group.fences !== undefined;
-      const missing = group.touched.filter((pair) => pair.state === undefined || pair.generation !== group.generation);
-      if (fencesKnown && missing.length === 0) continue;
+      // Fences unknown: every pair of the batch is stale (read with them); else those not known now.
+      const pairs = fencesKnown
+        ? group.touched.filter((pair) => pair.state === undefined || pair.generation !== group.generation)
+        : group.touched;
+      if (fencesKnown && pairs.length === 0) continue;
       if (fencesKnown && group.absent) {
-        for (const pair of missing) {
+        for (const pair of pairs) {
           pair.state = new EntityState();
           pair.generation = group.generation;
         }
         continue;
       }
-      const pairs = fencesKnown ? missing : group.touched;
       const fields = pairs.map((pair) => pair.field);
       if (!fencesKnown) fields.push(PAIR_FENCES_FIELD);
       reads.push(

@@ -1,4 +1,4 @@
-import type { Logger, RedisClient } from '@searchop/runtime';
+import { isRedisCluster, type Logger, type RedisClient } from '@searchop/runtime';
 import {
   COUNTER_TTL_SECONDS,
   PAIR_FENCES_FIELD,
@@ -7,7 +7,7 @@ import {
   type EntityState,
   type KeyLayout,
 } from '@searchop/schemas';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Counter, type Registry } from 'prom-client';
 import { DELETE_IDLE_PAIRS_LUA, scriptName } from './scripts.ts';
 
@@ -85,7 +85,7 @@ export class PairPruner {
   async prune(options: PrunePairsOptions): Promise<PrunePairsResult> {
     const redis = this.#redis;
     const count = options.count ?? 1_000;
-    const nodes: Redis[] = isCluster(redis) ? redis.nodes('master') : [redis];
+    const nodes: Redis[] = isRedisCluster(redis) ? redis.nodes('master') : [redis];
     const total = { hashes: 0, fields: 0, pruned: 0, unreadable: 0 };
     for (const node of nodes) {
       const pages = node.scanStream({ match: this.#layout.queryPairsPattern(), type: 'hash', count });
@@ -144,10 +144,6 @@ export class PairPruner {
     if (idle.length > 0) pruned += await this.deleteIdle(key, idle);
     return { fields, pruned, unreadable };
   }
-}
-
-function isCluster(redis: RedisClient): redis is Cluster {
-  return (redis as { isCluster?: boolean }).isCluster === true;
 }
 
 export interface PairPruningOptions {

@@ -16,11 +16,10 @@ import {
 } from '@searchop/stack/testing';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startService, type ServiceProcess } from '../testing/child-process.ts';
-import { comparable } from './testing/behaviour-stream.ts';
+import { comparable, readStates } from './testing/behaviour-stream.ts';
 import {
   processorEnv,
   produceStream,
-  redisStates,
   statesUnder,
   referenceFromTopics,
   totals,
@@ -82,7 +81,7 @@ async function compare(
   n: number,
 ) {
   const expected = await referenceFromTopics(harness, prefix, run.specs, run.codec, n);
-  const actual = await redisStates(redis, expected.keys());
+  const actual = await readStates(redis, expected.keys());
   console.table({ 'expected (from the topic)': totals(expected), 'actual (Redis)': totals(actual) });
   expect(comparable(actual)).toEqual(comparable(expected));
   // Nothing more than expected either: no other key, no other field of a pairs hash.

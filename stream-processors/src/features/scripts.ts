@@ -69,7 +69,7 @@ return statuses
  * they must share one hash slot. ARGV[1]: TTL seconds; ARGV[2]: n, the number of real keys (KEYS past
  * n are padding); ARGV[3]: one binary string with, for each of the n hashes in KEYS order: u16 stamp
  * length and the value the hash's fences field ("f", PAIR_FENCES_FIELD) must still hold (nothing:
- * the hash must not exist), u32 number of pair fields, per field u16 name length, the name, u32 value
+ * the field must not exist), u32 number of pair fields, per field u16 name length, the name, u32 value
  * length and the value, then u32 length and the new fences value; little-endian. A hash whose fences
  * differ (another writer moved one meanwhile) is left alone: the caller reads it again and recomputes.
  * Every write moves a fence up, so unchanged fences mean an unchanged hash. The pairs and the fences

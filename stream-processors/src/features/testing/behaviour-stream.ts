@@ -10,10 +10,10 @@ import {
   tileEntries,
   topics,
   type BehaviourEvent,
-  type CounterLocation,
   type EntityState,
   type SearchImpression,
 } from '@searchop/schemas';
+import { locationName, locationOf } from '@searchop/schemas/testing';
 import type { SourcedEvent } from '../feature-writer.ts';
 
 /** Test support: a reproducible behaviour stream and the TypeScript reference state it should give. */
@@ -94,21 +94,6 @@ export function searchImpression(
       items: productIds.map((product_id, k) => ({ product_id, position: k + 1, retrieval_score: null })),
     },
   };
-}
-
-/**
- * A counter location as one string (a Map key, readable in a test's diff): the key, or the key, a tab
- * and the hash field. A key never holds a tab (normalised queries have none, test prefixes neither),
- * so the first tab splits it; a field may hold anything.
- */
-export function locationName({ key, field }: CounterLocation): string {
-  return field === undefined ? key : `${key}\t${field}`;
-}
-
-/** The location a locationName names. */
-export function locationOf(name: string): CounterLocation {
-  const tab = name.indexOf('\t');
-  return tab < 0 ? { key: name, field: undefined } : { key: name.slice(0, tab), field: name.slice(tab + 1) };
 }
 
 /**

@@ -13,8 +13,8 @@ import { StorefrontClient } from '@searchop/producers';
 import type { Admin, Kafka } from 'kafkajs';
 import { featureTopics } from '../config.ts';
 import type { SourcedEvent } from '../feature-writer.ts';
-import { eventStream, expectedStates, locationName } from './behaviour-stream.ts';
-export { readStates as redisStates } from './behaviour-stream.ts';
+import { locationName } from '@searchop/schemas/testing';
+import { eventStream, expectedStates } from './behaviour-stream.ts';
 
 /**
  * Every counter state under `prefix`, by locationName: each key's value, and each field of each
